@@ -1,0 +1,5 @@
+import sys
+
+from datatasks.cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""The HTTP API, built by a factory: nothing is connected at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from datatasks.core.config import Settings, load_settings
+from datatasks.core.db import create_engine, create_sessionmaker
+from datatasks.core.middleware import RequestContextMiddleware
+from datatasks.core.problems import install_problem_handlers
+from datatasks.core.queue import Queues
+from datatasks.generation.routes import router as generation_router
+from datatasks.health.routes import router as health_router
+from datatasks.jobs.routes import router as jobs_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        queues = Queues(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.queues = queues
+        try:
+            yield
+        finally:
+            # Reverse order of creation.
+            await queues.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="datatasks",
+        version="1.0.0",
+        summary="Generate, upload and export datasets; the heavy work runs in background workers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    install_problem_handlers(app)
+    app.include_router(generation_router)
+    app.include_router(jobs_router)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,135 @@
+"""`datatasks`: migrate, serve the API, run a worker, or run everything for local use."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+import structlog
+
+from datatasks.core.config import QueueName, Settings, load_settings
+from datatasks.core.errors import ConfigError
+from datatasks.core.logging import configure_logging
+
+log = structlog.stdlib.get_logger("datatasks.cli")
+
+
+def _queues(value: str) -> list[QueueName]:
+    from datatasks.worker.handlers import HANDLERS
+
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    try:
+        queues = [QueueName(n) for n in names]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; queues are {', '.join(QueueName)}") from None
+    missing = [q.value for q in queues if q not in HANDLERS]
+    if missing:
+        raise argparse.ArgumentTypeError(f"no handler for queue(s) {', '.join(missing)} yet")
+    return queues
+
+
+def _parser() -> argparse.ArgumentParser:
+    from datatasks.worker.handlers import HANDLERS
+
+    parser = argparse.ArgumentParser(prog="datatasks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations (safe to run twice)")
+    api = sub.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    worker = sub.add_parser("worker", help="run a worker process")
+    worker.add_argument(
+        "--queues",
+        type=_queues,
+        default=list(HANDLERS),
+        help=f"comma-separated (default: {','.join(HANDLERS)})",
+    )
+    worker.add_argument("--concurrency", type=int, default=None, help="jobs at once, per queue")
+    run = sub.add_parser("run", help="migrate, then run the API and one worker together")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"datatasks: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "api":
+        return _api(settings, args.host, args.port)
+    if args.command == "worker":
+        from datatasks.worker.main import run_worker
+
+        asyncio.run(run_worker(settings, args.queues, args.concurrency))
+        return 0
+    return _run_all(settings, args.host, args.port)
+
+
+def _migrate(settings: Settings) -> int:
+    from datatasks.migrations.runner import upgrade
+
+    upgrade(settings)
+    log.info("migrate.done", schema=settings.database_schema)
+    return 0
+
+
+def _api(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from datatasks.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _run_all(settings: Settings, host: str, port: int) -> int:
+    """Migrate, then supervise one API and one worker process. Ctrl-C (or SIGTERM) stops both;
+    if either exits, the other is stopped too."""
+    if (code := _migrate(settings)) != 0:
+        return code
+    exe = [sys.executable, "-m", "datatasks"]
+    children = [
+        subprocess.Popen([*exe, "api", "--host", host, "--port", str(port)]),
+        subprocess.Popen([*exe, "worker"]),
+    ]
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log.info("run.started", api=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs")
+    while all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    if not stopping:
+        log.error("run.child_exited", codes=[c.returncode for c in children])
+        stop(signal.SIGTERM, None)
+    for child in children:
+        child.wait()
+    return 0 if stopping else 1

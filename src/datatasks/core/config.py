@@ -1,0 +1,124 @@
+"""Typed configuration, read once at start-up from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, Field, PostgresDsn, RedisDsn, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from datatasks.core.errors import ConfigError
+
+
+class Environment(StrEnum):
+    development = "development"
+    staging = "staging"
+    production = "production"
+    test = "test"
+
+
+class QueueName(StrEnum):
+    generation = "generation"
+    ingest = "ingest"
+    export = "export"
+
+
+class QueueSettings(BaseModel):
+    """How one queue retries, times out and keeps its jobs. Nothing is left to library defaults."""
+
+    attempts: int = Field(default=3, ge=1, le=100)
+    backoff_ms: int = Field(default=2_000, ge=0, description="first retry delay; doubles each time")
+    timeout_s: float = Field(default=3_600.0, gt=0, description="per-attempt time limit")
+    concurrency: int = Field(default=2, ge=1, le=1_000)
+    lock_duration_ms: int = Field(default=30_000, ge=1_000)
+    stalled_interval_ms: int = Field(default=15_000, ge=1_000)
+    # A job whose worker died is re-delivered this many times before it is failed as stalled;
+    # a crash is not the job's fault, so allow several.
+    max_stalled_count: int = Field(default=5, ge=0)
+    keep_completed_s: int = Field(default=3_600, ge=0, description="completed jobs kept in Redis")
+    keep_failed_count: int = Field(default=10_000, ge=0, description="dead letters kept in Redis")
+
+
+_PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the point is to refuse it in production
+
+
+class Settings(BaseSettings):
+    """All configuration. Nothing else in the code reads `os.environ`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    app_env: Environment = Environment.development
+    database_url: PostgresDsn = PostgresDsn("postgresql://postgres@127.0.0.1:5432/postgres")
+    # A schema of its own keeps the service's tables apart (and gives each test run its own).
+    database_schema: str = Field(default="datatasks", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/0")
+    queue_prefix: str = Field(default="datatasks", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    secret_key: str = _PLACEHOLDER_SECRET
+
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_json: bool = True
+
+    storage_backend: str = Field(default="local", pattern=r"^(local|s3)$")
+    storage_dir: Path = Path("var/storage")
+
+    generate_max_count: int = Field(default=10_000_000, ge=1)
+    generate_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
+    # How long the API waits for Redis or Postgres before answering 503.
+    dependency_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # How long a stopping worker lets in-flight jobs run before releasing them.
+    shutdown_grace_s: float = Field(default=25.0, ge=0)
+    reconcile_interval_s: float = Field(default=30.0, gt=0)
+
+    queues: dict[QueueName, QueueSettings] = Field(
+        default_factory=lambda: {name: QueueSettings() for name in QueueName}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_queues(cls, data: Any) -> Any:
+        # `QUEUES__EXPORT__ATTEMPTS=5` must not drop the other queues' defaults.
+        if isinstance(data, dict) and isinstance(data.get("queues"), dict):
+            queues = {QueueName(k): v for k, v in data["queues"].items()}
+            data["queues"] = {name: queues.get(name, {}) for name in QueueName}
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Self:
+        if self.app_env is Environment.production and self.secret_key == _PLACEHOLDER_SECRET:
+            raise ValueError("SECRET_KEY must be set to a real secret in production")
+        return self
+
+    def queue(self, name: QueueName) -> QueueSettings:
+        return self.queues[name]
+
+    @cached_property
+    def asyncpg_dsn(self) -> str:
+        """The DSN in the form asyncpg itself accepts (no SQLAlchemy driver suffix)."""
+        return str(self.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        return self.asyncpg_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the configuration, or raise ConfigError with every problem listed."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc

@@ -1,0 +1,56 @@
+"""Domain exceptions. Each HTTP-facing one carries its status; `problems.py` renders them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the process cannot start."""
+
+
+class DataTasksError(Exception):
+    """An error a client can act on. Rendered as RFC 9457 problem+json."""
+
+    status: int = 500
+    title: str = "Internal Server Error"
+    type_slug: str = "internal"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotFound(DataTasksError):
+    status = 404
+    title = "Not Found"
+    type_slug = "not-found"
+
+
+class Conflict(DataTasksError):
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class InvalidParameters(DataTasksError):
+    status = 422
+    title = "Unprocessable Content"
+    type_slug = "validation"
+
+
+class DependencyUnavailable(DataTasksError):
+    """Postgres or Redis did not answer in time. The request may be retried."""
+
+    status = 503
+    title = "Service Unavailable"
+    type_slug = "dependency-unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 5, **extra: Any):
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)}, **extra)
+
+
+class JobFailed(Exception):
+    """A task handler's failure that retrying cannot fix (bad parameters, missing rows)."""

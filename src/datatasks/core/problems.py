@@ -1,0 +1,168 @@
+"""RFC 9457 problem+json: the one shape every error response takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from datatasks.core.errors import DataTasksError, DependencyUnavailable
+from datatasks.core.queue import REDIS_ERRORS
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "https://datatasks.dev/problems/"
+
+log = structlog.stdlib.get_logger("datatasks.problems")
+
+
+class ProblemResponse(Response):
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="path to the offending value, e.g. body.fields.2.type")
+    field: str = Field(description="the same path, dotted")
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    type: str = Field(examples=[f"{_TYPE_BASE}validation"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ValidationIssue] | None = None
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": _TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the problems a route can answer with."""
+    described = {
+        400: "Bad request",
+        404: "Not found",
+        409: "Conflict with the job's state",
+        413: "Payload too large",
+        415: "Unsupported media type",
+        422: "Invalid payload; `errors` names each field",
+        503: "A dependency (Postgres or Redis) is unavailable; retry after `Retry-After`",
+    }
+    return {
+        s: {"model": Problem, "description": described[s], "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _domain(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, DataTasksError)
+    if exc.status >= 500:
+        log.warning("request.dependency_error", error=exc.detail, cause=repr(exc.__cause__))
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        slug=exc.type_slug,
+        headers=exc.headers,
+        **exc.extra,
+    )
+
+
+async def _validation(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    issues = [
+        {
+            "loc": list(err["loc"]),
+            "field": _dotted(err["loc"]),
+            "msg": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{i['field']}: {i['msg']}" for i in issues[:5])
+    return problem_response(
+        request,
+        status=422,
+        title="Unprocessable Content",
+        detail=detail or "invalid request",
+        slug="validation",
+        errors=issues,
+    )
+
+
+async def _http(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}
+    return problem_response(
+        request,
+        status=exc.status_code,
+        title=titles.get(exc.status_code, "Error"),
+        detail=str(exc.detail),
+        slug=f"http-{exc.status_code}",
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _dependency(request: Request, exc: Exception) -> ProblemResponse:
+    # Postgres or Redis went away mid-request: the client may retry, the log says why.
+    log.warning("request.dependency_down", error=repr(exc))
+    return await _domain(
+        request, DependencyUnavailable("a dependency of the service is unavailable")
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    log.exception("request.unhandled_error")
+    return problem_response(
+        request,
+        status=500,
+        title="Internal Server Error",
+        detail="an unexpected error occurred; it has been logged",
+        slug="internal",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DataTasksError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    for exc_type in (OperationalError, InterfaceError, PoolTimeout, OSError, *REDIS_ERRORS):
+        app.add_exception_handler(exc_type, _dependency)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,75 @@
+"""BullMQ queues: one per kind of work, each with explicit retry, timeout and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import bullmq
+import redis.exceptions
+
+from datatasks.core.config import QueueName, Settings
+from datatasks.core.errors import DependencyUnavailable
+
+# What "Redis is unreachable" looks like: redis-py's errors share no base with OSError.
+REDIS_ERRORS = (TimeoutError, OSError, redis.exceptions.RedisError)
+
+
+def job_options(settings: Settings, queue: QueueName, job_id: uuid.UUID) -> dict[str, Any]:
+    """BullMQ options for one job. The queue job id is the job row's id (so adds are idempotent)."""
+    q = settings.queue(queue)
+    return {
+        "jobId": str(job_id),
+        "attempts": q.attempts,
+        "backoff": {"type": "exponential", "delay": q.backoff_ms},
+        "removeOnComplete": {"age": q.keep_completed_s},
+        # Failed jobs are the dead letters: kept, bounded by count.
+        "removeOnFail": {"count": q.keep_failed_count},
+    }
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    # A URL, never a client object: bullmq needs decode_responses=True and builds its own
+    # client from a URL (a client without it silently loses job data, bullmq issue #3401).
+    return {"connection": str(settings.redis_url), "prefix": settings.queue_prefix}
+
+
+class Queues:
+    """The producer side: owns one bullmq Queue per queue name, created lazily, closed together."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._queues: dict[QueueName, bullmq.Queue] = {}
+
+    def get(self, name: QueueName) -> bullmq.Queue:
+        if name not in self._queues:
+            self._queues[name] = bullmq.Queue(name.value, connection_options(self._settings))
+        return self._queues[name]
+
+    async def enqueue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
+        """Add a job, or raise DependencyUnavailable if Redis does not take it in time.
+
+        The redis client retries a lost connection for a long while; a client of ours must get an
+        answer within the dependency timeout instead.
+        """
+        try:
+            async with asyncio.timeout(self._settings.dependency_timeout_s):
+                await self.get(name).add(
+                    job_type, {"job_id": str(job_id)}, job_options(self._settings, name, job_id)
+                )
+        except REDIS_ERRORS as exc:
+            raise DependencyUnavailable("the job queue is unavailable") from exc
+
+    async def ping(self) -> None:
+        queue = self.get(QueueName.generation)
+        await queue.client.ping()
+
+    async def close(self) -> None:
+        await _close_all(self._queues.values())
+        self._queues.clear()
+
+
+async def _close_all(queues: Iterable[bullmq.Queue]) -> None:
+    await asyncio.gather(*(q.close() for q in queues), return_exceptions=True)

@@ -1,0 +1,63 @@
+"""`POST /generate` queues a dataset; `GET /generate/types` lists the field catalogue."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Response
+
+from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep
+from datatasks.core.errors import InvalidParameters
+from datatasks.core.problems import responses
+from datatasks.generation.fields import catalogue
+from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
+from datatasks.jobs import service as jobs
+from datatasks.jobs.schemas import JobAccepted
+from datatasks.models import JobType
+
+router = APIRouter(prefix="/generate", tags=["generation"])
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobAccepted,
+    responses=responses(422, 503),
+    summary="Queue the generation of a synthetic dataset",
+)
+async def generate(
+    body: GenerateRequest,
+    response: Response,
+    session: SessionDep,
+    queues: QueuesDep,
+    settings: SettingsDep,
+) -> JobAccepted:
+    if body.count > settings.generate_max_count:
+        raise InvalidParameters(
+            f"count: at most {settings.generate_max_count} records per job",
+            errors=[
+                {
+                    "loc": ["body", "count"],
+                    "field": "body.count",
+                    "type": "less_than_equal",
+                    "msg": f"Input should be less than or equal to {settings.generate_max_count}",
+                }
+            ],
+        )
+    seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
+    params = {**body.model_dump(mode="json"), "seed": seed}
+    job = await jobs.submit(
+        session, queues, job_type=JobType.generate, params=params, total=body.count
+    )
+    status_url = f"/status/{job.id}"
+    response.headers["Location"] = status_url
+    return JobAccepted(job_id=job.id, status=job.status, status_url=status_url)
+
+
+@router.get("/types", response_model=list[FieldTypeInfo], summary="The field types and options")
+async def field_types() -> list[FieldTypeInfo]:
+    return _FIELD_TYPES
+
+
+_FIELD_TYPES = [FieldTypeInfo.model_validate(entry) for entry in catalogue()]

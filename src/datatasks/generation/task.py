@@ -1,0 +1,162 @@
+"""The generation job: make the records chunk by chunk and COPY them in, resumably.
+
+Each chunk is written in one transaction with the job's checkpoint (`progress_done`), under a
+row lock on the job. A re-delivered job resumes at the checkpoint, and two deliveries running at
+once cannot both write a chunk: the second sees the checkpoint moved and continues from there.
+Records are a pure function of (fields, seed, record index), so resuming writes the same rows
+a single run would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+import structlog
+from pydantic import ValidationError
+
+from datatasks.core.errors import JobFailed
+from datatasks.generation.fields import FieldSpec
+from datatasks.generation.generator import generate_json_rows
+from datatasks.generation.schemas import GenerateParams
+from datatasks.worker.context import TaskContext
+
+log = structlog.stdlib.get_logger("datatasks.generation")
+
+COPY_COLUMNS = ("dataset_id", "record_type", "data")
+Row = tuple[uuid.UUID, str, str]
+
+
+class JobCancelled(JobFailed):
+    """The job was cancelled while it ran: stop at this chunk, and do not retry."""
+
+
+async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.pool.acquire() as conn:
+        raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
+        try:
+            params = GenerateParams.model_validate_json(raw)
+        except ValidationError as exc:
+            raise JobFailed(f"invalid generation parameters: {exc}") from exc
+        dataset_id = await _ensure_dataset(conn, job_id, params)
+        await _fill(ctx, conn, job_id, dataset_id, params)
+    return {"dataset_id": str(dataset_id), "rows": params.count, "seed": params.seed}
+
+
+async def _ensure_dataset(
+    conn: asyncpg.Connection, job_id: uuid.UUID, params: GenerateParams
+) -> uuid.UUID:
+    """The job's dataset, created on the first attempt and found again on later ones."""
+    schema = orjson.dumps([f.model_dump(mode="json") for f in params.fields]).decode()
+    dataset_id: uuid.UUID = await conn.fetchval(
+        """
+        INSERT INTO datasets (id, job_id, name, record_type, source, schema)
+        VALUES ($1, $2, $3, $4, 'generated', $5)
+        ON CONFLICT (job_id) DO UPDATE SET job_id = EXCLUDED.job_id
+        RETURNING id
+        """,
+        uuid.uuid4(),
+        job_id,
+        params.dataset_name,
+        params.record_type,
+        schema,
+    )
+    return dataset_id
+
+
+def _make_rows(
+    fields: Sequence[FieldSpec],
+    seed: int,
+    start: int,
+    stop: int,
+    dataset_id: uuid.UUID,
+    record_type: str,
+) -> list[Row]:
+    return [(dataset_id, record_type, doc) for doc in generate_json_rows(fields, seed, start, stop)]
+
+
+async def _fill(
+    ctx: TaskContext,
+    conn: asyncpg.Connection,
+    job_id: uuid.UUID,
+    dataset_id: uuid.UUID,
+    params: GenerateParams,
+) -> None:
+    loop = asyncio.get_running_loop()
+    chunk = ctx.settings.generate_chunk_size
+    count = params.count
+
+    def make(start: int) -> asyncio.Future[list[Row]]:
+        stop = min(start + chunk, count)
+        return loop.run_in_executor(
+            ctx.cpu,
+            _make_rows,
+            params.fields,
+            params.seed,
+            start,
+            stop,
+            dataset_id,
+            params.record_type,
+        )
+
+    start = await conn.fetchval("SELECT progress_done FROM jobs WHERE id = $1", job_id)
+    if start:
+        log.info("generation.resuming", done=start, total=count)
+    pending = make(start) if start < count else None
+    while pending is not None:
+        rows = await pending
+        # Make the next chunk while this one is copied: generation and COPY overlap.
+        nxt = start + len(rows)
+        pending = make(nxt) if nxt < count else None
+        try:
+            moved_to = await _write_chunk(ctx, conn, job_id, dataset_id, start, rows)
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
+        if moved_to is not None:
+            # Another delivery of this job got there first: continue from its checkpoint.
+            if pending is not None:
+                pending.cancel()
+            log.warning("generation.checkpoint_moved", expected=start, found=moved_to)
+            start = moved_to
+            pending = make(start) if start < count else None
+            continue
+        start = nxt
+
+
+async def _write_chunk(
+    ctx: TaskContext,
+    conn: asyncpg.Connection,
+    job_id: uuid.UUID,
+    dataset_id: uuid.UUID,
+    start: int,
+    rows: list[Row],
+) -> int | None:
+    """Copy one chunk and advance the checkpoint, atomically. Returns the checkpoint found
+    instead of writing when it is not `start` (someone else wrote this chunk)."""
+    stop = start + len(rows)
+    async with conn.transaction():
+        state = await conn.fetchrow(
+            "SELECT progress_done, status FROM jobs WHERE id = $1 FOR UPDATE", job_id
+        )
+        if state is None or state["status"] == "cancelled":
+            raise JobCancelled(f"job {job_id} was cancelled")
+        if state["progress_done"] != start:
+            found: int = state["progress_done"]
+            return found
+        await conn.copy_records_to_table(
+            "records",
+            records=rows,
+            columns=COPY_COLUMNS,
+            schema_name=ctx.settings.database_schema,
+        )
+        await conn.execute(
+            "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1", job_id, stop
+        )
+        await conn.execute("UPDATE datasets SET row_count = $2 WHERE id = $1", dataset_id, stop)
+    return None

@@ -1,0 +1,44 @@
+"""Liveness (the process answers) and readiness (its dependencies answer)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from datatasks.core.deps import QueuesDep, SettingsDep
+from datatasks.core.errors import DependencyUnavailable
+from datatasks.core.problems import responses
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@router.get("/live", response_model=Health)
+async def live() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Health, responses=responses(503))
+async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> Health:
+    async def postgres() -> None:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    checks: dict[str, str] = {}
+    for name, probe in (("postgres", postgres), ("redis", queues.ping)):
+        try:
+            async with asyncio.timeout(settings.dependency_timeout_s):
+                await probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"unavailable: {type(exc).__name__}"
+    if any(v != "ok" for v in checks.values()):
+        raise DependencyUnavailable("not ready", checks=checks)
+    return Health(status="ok", checks=checks)

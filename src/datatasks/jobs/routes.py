@@ -1,0 +1,45 @@
+"""Watching jobs: one by id, or a page of them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from datatasks.core.deps import SessionDep
+from datatasks.core.problems import responses
+from datatasks.jobs import service
+from datatasks.jobs.schemas import JobOut, JobPage
+from datatasks.models import JobStatus, JobType
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get(
+    "/status/{job_id}",
+    response_model=JobOut,
+    responses=responses(404, 503),
+    summary="A job's status, progress and result",
+)
+async def get_status(job_id: str, session: SessionDep) -> JobOut:
+    job = await service.get_job(session, service.parse_job_id(job_id))
+    return JobOut.of(job)
+
+
+@router.get(
+    "/jobs",
+    response_model=JobPage,
+    responses=responses(422, 503),
+    summary="Jobs, newest first; `status=failed` is the dead-letter list",
+)
+async def list_jobs(
+    session: SessionDep,
+    status: JobStatus | None = None,
+    type: JobType | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JobPage:
+    jobs, next_cursor = await service.list_jobs(
+        session, status=status, job_type=type, limit=limit, cursor=cursor
+    )
+    return JobPage(items=[JobOut.of(j) for j in jobs], next_cursor=next_cursor)

@@ -1,0 +1,66 @@
+"""The job as clients see it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from datatasks.models import Job, JobStatus, JobType
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+    percent: float = Field(description="0-100, one decimal")
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    type: JobType
+    status: JobStatus
+    progress: Progress
+    attempts: int
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        total = job.progress_total
+        percent = 100.0 if job.status is JobStatus.completed else 0.0
+        if total and job.status is not JobStatus.completed:
+            percent = round(min(job.progress_done / total, 1.0) * 100, 1)
+        return cls(
+            id=job.id,
+            type=job.type,
+            status=job.status,
+            progress=Progress(done=job.progress_done, total=total, percent=percent),
+            attempts=job.attempts,
+            params=job.params,
+            result=job.result,
+            error=job.error,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+
+
+class JobAccepted(BaseModel):
+    """The answer to a request that queued work: where to watch it."""
+
+    job_id: uuid.UUID
+    status: JobStatus = JobStatus.pending
+    status_url: str
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at end")

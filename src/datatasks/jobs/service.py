@@ -1,0 +1,103 @@
+"""Reading and creating job rows. Services never commit: `submit` is the one place that does."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datatasks.core.config import QueueName
+from datatasks.core.errors import DependencyUnavailable, InvalidParameters, NotFound
+from datatasks.core.queue import Queues
+from datatasks.models import Job, JobStatus, JobType
+
+QUEUE_OF: dict[JobType, QueueName] = {
+    JobType.generate: QueueName.generation,
+    JobType.ingest: QueueName.ingest,
+    JobType.export: QueueName.export,
+}
+
+
+def parse_job_id(raw: str) -> uuid.UUID:
+    """A malformed id names no job: 404, like an unknown one."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(f"no job with id {raw!r}") from None
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {str(job_id)!r}")
+    return job
+
+
+async def submit(
+    session: AsyncSession,
+    queues: Queues,
+    *,
+    job_type: JobType,
+    params: dict[str, Any],
+    total: int,
+) -> Job:
+    """Write and commit the job row, then enqueue it under the row's id.
+
+    The row is committed first so a worker never sees a queue job without its row. If the queue
+    does not take the job, the row is marked failed (nothing is left pending forever) and the
+    client gets 503; a worker that still receives it skips it, as it does any finished job.
+    """
+    job = Job(id=uuid.uuid4(), type=job_type, params=params, progress_total=total)
+    session.add(job)
+    await session.commit()
+    try:
+        await queues.enqueue(QUEUE_OF[job_type], job.id, job_type.value)
+    except DependencyUnavailable as exc:
+        job.status = JobStatus.failed
+        job.error = {"message": "the job could not be queued", "attempt": 0}
+        await session.commit()
+        raise DependencyUnavailable(exc.detail, job_id=str(job.id)) from exc
+    return job
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = orjson.dumps([job.created_at.isoformat(), str(job.id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, job_id = orjson.loads(raw)
+        return datetime.fromisoformat(created_at), uuid.UUID(job_id)
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        raise InvalidParameters("cursor: not a cursor this service issued") from None
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    status: JobStatus | None,
+    job_type: JobType | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Job], str | None]:
+    """Newest first; keyset-paginated on (created_at, id) so pages stay stable under inserts."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if job_type is not None:
+        query = query.where(Job.type == job_type)
+    if cursor is not None:
+        created_at, job_id = _decode_cursor(cursor)
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created_at, job_id))
+    jobs = list((await session.scalars(query)).all())
+    if len(jobs) > limit:
+        return jobs[:limit], _encode_cursor(jobs[limit - 1])
+    return jobs, None

@@ -1,0 +1,17 @@
+"""Every ORM model, imported in one place so Alembic sees a single metadata."""
+
+from datatasks.models.base import Base
+from datatasks.models.dataset import Dataset, DatasetSource, Record
+from datatasks.models.job import Job, JobStatus, JobType
+from datatasks.models.upload import Upload
+
+__all__ = [
+    "Base",
+    "Dataset",
+    "DatasetSource",
+    "Job",
+    "JobStatus",
+    "JobType",
+    "Record",
+    "Upload",
+]

@@ -1,0 +1,11 @@
+"""Which handler runs the jobs of which queue."""
+
+from __future__ import annotations
+
+from datatasks.core.config import QueueName
+from datatasks.generation.task import run_generation
+from datatasks.worker.context import Handler
+
+HANDLERS: dict[QueueName, Handler] = {
+    QueueName.generation: run_generation,
+}

@@ -1,0 +1,149 @@
+"""Shared fixtures: the real Postgres and Redis on this machine, isolated per run and per test.
+
+The session gets its own Postgres schema (created by running the migrations, dropped at the end).
+Each test gets its own queue prefix in Redis (its keys deleted afterwards) and empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import text
+
+from datatasks.app import create_app
+from datatasks.core.config import Environment, QueueName, QueueSettings, Settings, load_settings
+from datatasks.core.db import SessionMaker, create_engine, create_sessionmaker
+from datatasks.core.logging import configure_logging
+from datatasks.migrations.runner import upgrade
+from datatasks.models import Job
+from datatasks.worker.context import Handler
+from datatasks.worker.handlers import HANDLERS
+from datatasks.worker.main import run_worker as run_worker_process
+
+TABLES = ("records", "datasets", "uploads", "jobs")
+
+
+class WorkerRunner:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._runs: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    def start(
+        self,
+        queues: Sequence[QueueName] = (QueueName.generation,),
+        handlers: Mapping[QueueName, Handler] = HANDLERS,
+        settings: Settings | None = None,
+    ) -> asyncio.Event:
+        """Start a worker; setting the returned event stops it as SIGTERM would."""
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_worker_process(
+                settings or self.settings, list(queues), stop=stop, handlers=handlers
+            )
+        )
+        self._runs.append((stop, task))
+        return stop
+
+    async def stop(self) -> None:
+        for stop, _ in self._runs:
+            stop.set()
+        await asyncio.gather(*(task for _, task in self._runs))
+        self._runs.clear()
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Iterator[Settings]:
+    run = uuid.uuid4().hex[:10]
+    settings = load_settings(
+        app_env=Environment.test,
+        database_schema=f"test_{run}",
+        queue_prefix=f"test-{run}",
+        log_json=False,
+        log_level="WARNING",
+        shutdown_grace_s=5.0,
+        # Quick retries and quick recovery of stalled jobs keep the suite fast.
+        queues={
+            name: QueueSettings(backoff_ms=50, lock_duration_ms=4_000, stalled_interval_ms=1_000)
+            for name in QueueName
+        },
+    )
+    configure_logging(settings.log_level, json=False)
+    upgrade(settings)
+    yield settings
+    asyncio.run(_drop_schema(settings))
+
+
+async def _drop_schema(settings: Settings) -> None:
+    engine = create_engine(settings)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE'))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
+    """Settings for one test: its own queue prefix; tables emptied and keys deleted after it."""
+    prefix = f"{base_settings.queue_prefix}-{uuid.uuid4().hex[:8]}"
+    settings = base_settings.model_copy(update={"queue_prefix": prefix})
+    yield settings
+    redis = aioredis.from_url(str(settings.redis_url))
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+    engine = create_engine(settings)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
+    engine = create_engine(settings)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API through ASGITransport, with its lifespan (connections) running."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c
+
+
+@pytest.fixture
+async def run_worker(settings: Settings) -> AsyncIterator[WorkerRunner]:
+    """Start in-process workers (the real bullmq consumer loop) and stop them after the test."""
+    runner = WorkerRunner(settings)
+    yield runner
+    await runner.stop()
+
+
+WaitJob = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def wait_job(sessionmaker: SessionMaker) -> WaitJob:
+    """Poll a job row until it reaches one of `statuses`; returns the row as a dict."""
+
+    async def wait(
+        job_id: uuid.UUID | str, statuses: Sequence[str] = ("completed",), timeout: float = 60
+    ) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                async with sessionmaker() as session:
+                    job = await session.get(Job, uuid.UUID(str(job_id)))
+                    if job is not None and job.status in statuses:
+                        return {c.name: getattr(job, c.name) for c in Job.__table__.columns}
+                await asyncio.sleep(0.05)
+
+    return wait

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from datatasks.core.config import QueueName, Settings
+from datatasks.core.db import SessionMaker
+from datatasks.core.queue import Queues
+from datatasks.models import Job, JobStatus, JobType
+
+FIELDS = [
+    {"name": "id", "type": "uuid"},
+    {"name": "email", "type": "email", "null_rate": 0.1},
+    {"name": "age", "type": "integer", "min": 18, "max": 90},
+]
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {"record_type": "user", "count": 1000, "seed": 42, "fields": FIELDS, **overrides}
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["detail"]
+    assert problem["type"].startswith("https://")
+    return problem
+
+
+async def test_generate_answers_202_with_location_and_queues_the_row_id(
+    client: httpx.AsyncClient, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    response = await client.post("/generate", json=body(dataset_name="demo"))
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    job_id = uuid.UUID(accepted["job_id"])
+    assert accepted["status"] == "pending"
+    assert accepted["status_url"] == f"/status/{job_id}"
+    assert response.headers["location"] == accepted["status_url"]
+
+    async with sessionmaker() as session:
+        job = (await session.scalars(select(Job).where(Job.id == job_id))).one()
+    assert job.type == JobType.generate
+    assert job.status == JobStatus.pending
+    assert job.progress_total == 1000
+    assert job.params["seed"] == 42
+    assert job.params["dataset_name"] == "demo"
+
+    queues = Queues(settings)
+    try:
+        queued = await queues.get(QueueName.generation).getJob(str(job_id))
+        assert queued is not None
+        assert queued.data == {"job_id": str(job_id)}
+        assert queued.opts["attempts"] == settings.queue(QueueName.generation).attempts
+    finally:
+        await queues.close()
+
+
+async def test_a_missing_seed_is_chosen_and_stored(client: httpx.AsyncClient) -> None:
+    response = await client.post("/generate", json=body(seed=None))
+    status = (await client.get(response.json()["status_url"])).json()
+    assert isinstance(status["params"]["seed"], int)
+    assert 0 <= status["params"]["seed"] < 2**63
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (body(record_type="User!"), "body.record_type"),
+        (body(record_type=""), "body.record_type"),
+        (body(record_type="x" * 65), "body.record_type"),
+        (body(count=0), "body.count"),
+        (body(count="many"), "body.count"),
+        (body(seed=-1), "body.seed"),
+        (body(fields=[]), "body.fields"),
+        (body(fields=[{"name": f"f{i}", "type": "uuid"} for i in range(201)]), "body.fields"),
+        (body(fields=[{"name": "a", "type": "teleport"}]), "body.fields.0"),
+        (body(fields=[{"name": "a", "type": "integer", "min": 9, "max": 1}]), "body.fields.0"),
+        (body(fields=[{"name": "a", "type": "integer", "colour": "red"}]), "body.fields.0"),
+        (body(fields=[{"name": "a", "type": "uuid", "null_rate": 2}]), "body.fields.0"),
+        (body(fields=[{"type": "uuid"}]), "body.fields.0"),
+        (body(fields=[{"name": "a", "type": "uuid"}, {"name": "a", "type": "email"}]), "body"),
+        (body(unexpected=True), "body.unexpected"),
+        ({"count": 5, "fields": FIELDS}, "body.record_type"),
+    ],
+)
+async def test_invalid_payloads_are_422_naming_the_field(
+    client: httpx.AsyncClient, sessionmaker: SessionMaker, payload: dict[str, Any], field: str
+) -> None:
+    problem = assert_problem(await client.post("/generate", json=payload), 422)
+    assert any(e["field"].startswith(field) for e in problem["errors"]), problem
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(Job))).first() is None, (
+            "a rejected request wrote a job"
+        )
+
+
+async def test_count_above_the_configured_maximum_is_422(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    problem = assert_problem(
+        await client.post("/generate", json=body(count=settings.generate_max_count + 1)), 422
+    )
+    assert problem["errors"][0]["field"] == "body.count"
+
+
+async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/generate", content=b'{"record_type": ', headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 422)
+
+
+async def test_field_types_lists_the_catalogue(client: httpx.AsyncClient) -> None:
+    response = await client.get("/generate/types")
+    assert response.status_code == 200
+    types = {t["type"]: t for t in response.json()}
+    for name in (
+        "uuid",
+        "integer",
+        "float",
+        "boolean",
+        "enum",
+        "sequence",
+        "constant",
+        "string",
+        "first_name",
+        "last_name",
+        "full_name",
+        "email",
+        "phone",
+        "company",
+        "street_address",
+        "city",
+        "country",
+        "postcode",
+        "date",
+        "datetime",
+        "ip_address",
+        "url",
+        "sentence",
+        "paragraph",
+    ):
+        assert name in types
+        assert "null_rate" in types[name]["options"]
+    assert {"min", "max"} <= set(types["integer"]["options"])
+
+
+async def test_enqueue_failure_is_503_and_leaves_no_pending_job(
+    base_settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    from datatasks.app import create_app
+
+    # A Redis that refuses connections: nothing listens on port 1.
+    settings = base_settings.model_copy(
+        update={"redis_url": "redis://127.0.0.1:1/0", "dependency_timeout_s": 0.5}
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            response = await c.post("/generate", json=body())
+    problem = assert_problem(response, 503)
+    assert "retry-after" in response.headers
+    async with sessionmaker() as session:
+        job = await session.get(Job, uuid.UUID(problem["job_id"]))
+    assert job is not None
+    assert job.status == JobStatus.failed
