@@ -27,7 +27,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.sqlalchemy_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per request. A connection that died with its server
+        # fails one request (503), and SQLAlchemy then invalidates the whole pool.
         pool_timeout=settings.dependency_timeout_s,
         connect_args={
             "server_settings": _server_settings(settings),

@@ -1,4 +1,8 @@
-"""FastAPI dependencies, as `Annotated` aliases routes declare by type."""
+"""FastAPI dependencies, as `Annotated` aliases routes declare by type.
+
+All are `async def`: FastAPI runs a plain `def` dependency in a thread pool, a costly hop on
+every request for what is an attribute lookup.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +17,21 @@ from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _queues(request: Request) -> Queues:
+async def _queues(request: Request) -> Queues:
     queues: Queues = request.app.state.queues
     return queues
-
-
-def _sessionmaker(request: Request) -> SessionMaker:
-    sessionmaker: SessionMaker = request.app.state.sessionmaker
-    return sessionmaker
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session per request. Routes that create jobs commit through `jobs.submit`; anything
     left uncommitted is rolled back here."""
-    async with _sessionmaker(request)() as session:
+    sessionmaker: SessionMaker = request.app.state.sessionmaker
+    async with sessionmaker() as session:
         yield session
 
 

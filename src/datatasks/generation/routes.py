@@ -47,12 +47,12 @@ async def generate(
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
     params = {**body.model_dump(mode="json"), "seed": seed}
-    job = await jobs.submit(
+    job_id = await jobs.submit(
         session, queues, job_type=JobType.generate, params=params, total=body.count
     )
-    status_url = f"/status/{job.id}"
+    status_url = f"/status/{job_id}"
     response.headers["Location"] = status_url
-    return JobAccepted(job_id=job.id, status=job.status, status_url=status_url)
+    return JobAccepted(job_id=job_id, status_url=status_url)
 
 
 @router.get("/types", response_model=list[FieldTypeInfo], summary="The field types and options")

@@ -1,0 +1,73 @@
+"""`make bench`: generation rate vs raw COPY, and enqueue latency vs a bare endpoint.
+
+Everything runs in one go on this machine, against a throwaway schema and queue prefix, so the
+ratios compare like with like. Prints a table and writes the figures to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import generation, http
+from bench.service import bench_settings, running_service
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+    }
+    if "generation" in args.only:
+        async with running_service(bench_settings()) as service:
+            results["generation"] = await generation.run(service, args.rows, args.repeat)
+    if "http" in args.only:
+        # No worker: the enqueue path alone is measured; the queued jobs are dropped after.
+        async with running_service(bench_settings(), worker=False) as service:
+            results["http"] = await http.run(service, args.seconds)
+    return results
+
+
+def _print(results: dict[str, Any]) -> None:
+    if gen := results.get("generation"):
+        print(f"\nGeneration, {gen['rows']:,} records of {gen['fields']} fields")
+        print(f"  raw binary COPY   {gen['raw_copy_rows_per_min']:>14,} rows/min")
+        print(f"  worker end to end {gen['worker_rows_per_min']:>14,} rows/min")
+        print(
+            f"  ratio             {gen['ratio']:>14} (target >= {gen['target_ratio']}; "
+            f"runs {gen['ratios']})"
+        )
+    if rows := results.get("http"):
+        print(f"\n{'endpoint':<26}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+        for r in rows:
+            print(
+                f"{r['endpoint']:<26}{r['concurrency']:>8}{r['rps']:>10}{r['p50_ms']:>9}"
+                f"{r['p99_ms']:>9}  {r['statuses']}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="raw/worker pairs")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
+    parser.add_argument(
+        "--only", nargs="+", default=["generation", "http"], choices=["generation", "http"]
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
+    args = parser.parse_args()
+    results = asyncio.run(_run(args))
+    _print(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print(f"\nfigures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
