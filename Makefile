@@ -1,5 +1,5 @@
 # Everything runs from .venv/ at the repo root; `make run` and `make test` create it when missing.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
