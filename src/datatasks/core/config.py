@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     dependency_timeout_s: float = Field(default=2.0, gt=0, le=60)
     # How long a stopping worker lets in-flight jobs run before releasing them.
     shutdown_grace_s: float = Field(default=25.0, ge=0)
+    # Live job rows untouched this long are checked against their queue (see worker/reconciler).
     reconcile_interval_s: float = Field(default=30.0, gt=0)
+    reconcile_quiet_s: float = Field(default=60.0, ge=0)
 
     queues: dict[QueueName, QueueSettings] = Field(
         default_factory=lambda: {name: QueueSettings() for name in QueueName}

@@ -15,10 +15,11 @@ import structlog
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import create_copy_pool, create_engine, create_sessionmaker
-from datatasks.core.queue import connection_options
+from datatasks.core.queue import Queues, connection_options
 from datatasks.worker.context import Handler, TaskContext
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.processor import Processor
+from datatasks.worker.reconciler import run_reconciler
 
 log = structlog.stdlib.get_logger("datatasks.worker")
 
@@ -55,6 +56,8 @@ async def run_worker(
     pool = await create_copy_pool(settings, size=slots + 1)
     cpu = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="datatasks-cpu")
     ctx = TaskContext(settings, create_sessionmaker(engine), pool, cpu)
+    # The reconciler re-enqueues through the same producer the API uses.
+    producer = Queues(settings)
 
     processors: list[Processor] = []
     workers: list[bullmq.Worker] = []
@@ -65,6 +68,14 @@ async def run_worker(
             bullmq.Worker(queue.value, processor, worker_options(settings, queue, concurrency))
         )
     runs = [asyncio.create_task(w.run(), name=f"worker:{w.name}") for w in workers]
+    reconciler = asyncio.create_task(
+        run_reconciler(
+            ctx.sessionmaker,
+            producer,
+            interval_s=settings.reconcile_interval_s,
+            quiet_for_s=settings.reconcile_quiet_s,
+        )
+    )
     log.info("worker.started", queues=[q.value for q in queues], slots=slots)
     try:
         stopped = asyncio.create_task(stop.wait())
@@ -72,12 +83,14 @@ async def run_worker(
         for run in runs:
             if run.done() and run.exception():
                 log.error("worker.crashed", exc_info=run.exception())
+        reconciler.cancel()
         await _shutdown(settings, workers, processors)
-        await asyncio.gather(*runs, return_exceptions=True)
+        await asyncio.gather(reconciler, *runs, return_exceptions=True)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         cpu.shutdown(wait=False, cancel_futures=True)
+        await producer.close()
         await pool.close()
         await engine.dispose()
         log.info("worker.stopped")

@@ -1,0 +1,82 @@
+"""Keeps Redis honest with Postgres: job rows that are live but unknown to their queue are
+enqueued again, and rows whose queue job failed without the worker recording it are failed.
+
+Redis may lose jobs (a restart without persistence, eviction, FLUSHALL), and bullmq fails a job
+that stalled too often without calling the processor. Every worker runs this periodically; it is
+cheap (one indexed query, one Redis call per stale row) and safe to run in many workers at once:
+re-adding uses the row id as the queue job id, so a second add is a no-op, and marking failed is
+guarded by the row's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import func, select
+
+from datatasks.core.db import SessionMaker
+from datatasks.core.queue import Queues
+from datatasks.jobs import lifecycle
+from datatasks.jobs.service import QUEUE_OF
+from datatasks.models import Job, JobStatus, JobType
+
+log = structlog.stdlib.get_logger("datatasks.reconciler")
+
+BATCH = 1_000
+
+
+@dataclass
+class Reconciled:
+    requeued: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+
+
+async def reconcile_once(
+    sessionmaker: SessionMaker, queues: Queues, *, quiet_for_s: float
+) -> Reconciled:
+    """Check live job rows untouched for `quiet_for_s` against their queues."""
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(Job.id, Job.type)
+                .where(
+                    Job.status.in_((JobStatus.pending, JobStatus.in_progress)),
+                    Job.updated_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, quiet_for_s),
+                )
+                .order_by(Job.updated_at)
+                .limit(BATCH)
+            )
+        ).all()
+    outcome = Reconciled()
+    for job_id, job_type in rows:
+        queue = QUEUE_OF[JobType(job_type)]
+        state = await queues.get(queue).getJobState(str(job_id))
+        if state == "unknown":
+            await queues.enqueue(queue, job_id, job_type)
+            outcome.requeued.append(job_id)
+            log.warning("reconcile.requeued", job_id=str(job_id), queue=queue.value)
+        elif state == "failed":
+            queued = await queues.get(queue).getJob(str(job_id))
+            reason = (queued.failedReason if queued else None) or "failed in the queue"
+            error = {"message": reason, "type": "QueueFailure", "attempt": None, "final": True}
+            await lifecycle.fail(sessionmaker, job_id, error, final=True)
+            outcome.failed.append(job_id)
+            log.warning("reconcile.failed", job_id=str(job_id), queue=queue.value, reason=reason)
+    return outcome
+
+
+async def run_reconciler(
+    sessionmaker: SessionMaker, queues: Queues, *, interval_s: float, quiet_for_s: float
+) -> None:
+    """Reconcile every `interval_s` (jittered, so many workers spread out) until cancelled."""
+    while True:
+        await asyncio.sleep(interval_s * random.uniform(0.5, 1.5))
+        try:
+            await reconcile_once(sessionmaker, queues, quiet_for_s=quiet_for_s)
+        except Exception:
+            # Postgres or Redis away: the next round tries again; the error is logged, not lost.
+            log.exception("reconcile.error")
