@@ -9,7 +9,9 @@ from fastapi import FastAPI
 
 from datatasks.core.config import Settings, load_settings
 from datatasks.core.db import create_engine, create_sessionmaker
+from datatasks.core.limits import BodySizeLimitMiddleware
 from datatasks.core.middleware import RequestContextMiddleware
+from datatasks.core.openapi import install_openapi
 from datatasks.core.problems import install_problem_handlers
 from datatasks.core.queue import Queues
 from datatasks.generation.routes import router as generation_router
@@ -40,10 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Generate, upload and export datasets; the heavy work runs in background workers.",
         lifespan=lifespan,
+        # `/jobs/` is not `/jobs`: a 404 problem beats a redirect a client must follow.
+        redirect_slashes=False,
     )
     app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: every response, a refused one too, carries the request id.
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(generation_router)
     app.include_router(jobs_router)
     app.include_router(health_router)

@@ -132,4 +132,5 @@ def _run_all(settings: Settings, host: str, port: int) -> int:
         stop(signal.SIGTERM, None)
     for child in children:
         child.wait()
+    log.info("run.stopped", codes=[c.returncode for c in children])
     return 0 if stopping else 1

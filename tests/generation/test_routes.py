@@ -57,7 +57,11 @@ async def test_generate_answers_202_with_location_and_queues_the_row_id(
     try:
         queued = await queues.get(QueueName.generation).getJob(str(job_id))
         assert queued is not None
-        assert queued.data == {"job_id": str(job_id)}
+        # The request id travels with the job, so worker logs lead back to the request.
+        assert queued.data == {
+            "job_id": str(job_id),
+            "request_id": response.headers["x-request-id"],
+        }
         assert queued.opts["attempts"] == settings.queue(QueueName.generation).attempts
     finally:
         await queues.close()

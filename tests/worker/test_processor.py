@@ -6,12 +6,14 @@ import asyncio
 import uuid
 from typing import Any
 
+import bullmq
 import httpx
 
 from datatasks.core.config import QueueName, QueueSettings, Settings
 from datatasks.core.errors import JobFailed
-from datatasks.core.queue import Queues
+from datatasks.core.queue import Queues, connection_options
 from datatasks.worker.context import TaskContext
+from datatasks.worker.processor import Processor
 
 GENERATE = {"record_type": "t", "count": 10, "fields": [{"name": "id", "type": "uuid"}]}
 
@@ -170,3 +172,32 @@ async def test_shutdown_past_the_grace_period_releases_the_job_to_another_worker
     job = await wait_job(job_id, timeout=5)
     assert job["result"] == {"run": 2}
     assert job["attempts"] == 1
+
+
+async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
+    settings: Settings, sessionmaker: Any, client: httpx.AsyncClient
+) -> None:
+    # bullmq's loop can stop while a fetch completes; the job is then active and locked with
+    # nobody on it. Here the fetch is done by hand and the processor never called.
+    job_id = await submit(client)
+    processor = Processor(
+        TaskContext(settings, sessionmaker, None, None),  # type: ignore[arg-type]
+        QueueName.generation,
+        lambda ctx, job_id: asyncio.sleep(0, {}),
+    )
+    worker = bullmq.Worker(
+        QueueName.generation.value, processor, {**connection_options(settings), "autorun": False}
+    )
+    worker.on("active", processor.on_active)
+    fetched = await worker.getNextJob("test-token")
+    assert fetched is not None
+    assert str(fetched.id) == job_id
+    await worker.close()
+    assert await queue_state(settings, job_id) == "active"
+
+    queues = Queues(settings)
+    try:
+        await processor.release_unstarted(queues.get(QueueName.generation))
+    finally:
+        await queues.close()
+    assert await queue_state(settings, job_id) in ("delayed", "waiting")

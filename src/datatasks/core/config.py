@@ -33,8 +33,10 @@ class QueueSettings(BaseModel):
     backoff_ms: int = Field(default=2_000, ge=0, description="first retry delay; doubles each time")
     timeout_s: float = Field(default=3_600.0, gt=0, description="per-attempt time limit")
     concurrency: int = Field(default=2, ge=1, le=1_000)
-    lock_duration_ms: int = Field(default=30_000, ge=1_000)
-    stalled_interval_ms: int = Field(default=15_000, ge=1_000)
+    # A crashed worker's job is picked up again after about lock + 2 stalled intervals; the lock
+    # is renewed every half duration, so it only lapses when the worker is gone or frozen.
+    lock_duration_ms: int = Field(default=15_000, ge=1_000)
+    stalled_interval_ms: int = Field(default=5_000, ge=1_000)
     # A job whose worker died is re-delivered this many times before it is failed as stalled;
     # a crash is not the job's fault, so allow several.
     max_stalled_count: int = Field(default=5, ge=0)
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
     storage_backend: str = Field(default="local", pattern=r"^(local|s3)$")
     storage_dir: Path = Path("var/storage")
 
+    # JSON request bodies; uploads have a cap of their own.
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     generate_max_count: int = Field(default=10_000_000, ge=1)
     generate_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
     # How long the API waits for Redis or Postgres before answering 503.

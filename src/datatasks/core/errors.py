@@ -36,9 +36,17 @@ class Conflict(DataTasksError):
 
 
 class InvalidParameters(DataTasksError):
+    """A value that passed the schema but not a rule checked later; shaped like a 422 from
+    request validation (`errors[]` with the field's location)."""
+
     status = 422
     title = "Unprocessable Content"
     type_slug = "validation"
+
+    def __init__(self, loc: list[str | int], msg: str, *, kind: str = "value_error"):
+        field = ".".join(str(p) for p in loc)
+        issue = {"loc": loc, "field": field, "msg": msg, "type": kind}
+        super().__init__(f"{field}: {msg}", errors=[issue])
 
 
 class DependencyUnavailable(DataTasksError):

@@ -44,6 +44,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root.setLevel(level)
     # uvicorn's access log duplicates our request log; its error log stays.
     logging.getLogger("uvicorn.access").disabled = True
+    # Alembic narrates its set-up at INFO on every start; `migrate.done` says what matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

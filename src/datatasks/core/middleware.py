@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -40,13 +41,18 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
-                log.info(
+                level = logging.ERROR if status >= 500 else logging.INFO
+                log.log(
+                    level,
                     "http.request",
                     method=scope["method"],
                     path=scope["path"],
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+                # Bound by the route that created a job; it must not outlive the request (tests
+                # and other in-process callers share the context).
+                structlog.contextvars.unbind_contextvars("job_id")
 
 
 def _request_id(scope: Scope) -> str:

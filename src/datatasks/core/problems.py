@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -80,13 +81,11 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid payload; `errors` names each field",
         503: "A dependency (Postgres or Redis) is unavailable; retry after `Retry-After`",
     }
-    return {
-        s: {"model": Problem, "description": described[s], "content": {PROBLEM_JSON: {}}}
-        for s in statuses
-    }
+    # `model` registers the Problem schema; core/openapi.py files it under problem+json.
+    return {s: {"model": Problem, "description": described[s]} for s in statuses}
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
+def _dotted(loc: Sequence[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
@@ -105,17 +104,27 @@ async def _domain(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-async def _validation(request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, RequestValidationError)
-    issues = [
-        {
-            "loc": list(err["loc"]),
-            "field": _dotted(err["loc"]),
-            "msg": err["msg"],
-            "type": err["type"],
-        }
-        for err in exc.errors()
-    ]
+def _issue(err: Mapping[str, Any]) -> dict[str, Any]:
+    """One validation error, in words a client can act on rather than pydantic's."""
+    loc: list[str | int] = list(err["loc"])
+    kind: str = err["type"]
+    ctx: Mapping[str, Any] = err.get("ctx") or {}
+    msg: str = err["msg"].removeprefix("Value error, ")
+    if kind == "json_invalid":
+        # pydantic puts the character offset in the location; it is not a field.
+        position = loc[1] if len(loc) > 1 else None
+        loc = ["body"]
+        msg = f"malformed JSON at character {position}: {ctx.get('error', 'invalid')}"
+    elif kind == "missing" and loc == ["body"]:
+        msg = "the request body is empty; expected a JSON object"
+    elif kind == "union_tag_not_found":
+        msg = f"'{ctx.get('discriminator', 'type').strip(chr(39))}' is required"
+    elif kind == "union_tag_invalid":
+        msg = f"{ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}"
+    return {"loc": loc, "field": _dotted(loc), "msg": msg, "type": kind}
+
+
+def validation_problem(request: Request, issues: list[dict[str, Any]]) -> ProblemResponse:
     detail = "; ".join(f"{i['field']}: {i['msg']}" for i in issues[:5])
     return problem_response(
         request,
@@ -127,9 +136,24 @@ async def _validation(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
+async def _validation(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_problem(request, [_issue(err) for err in exc.errors()])
+
+
 async def _http(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
-    titles = {404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}
+    if isinstance(exc.__cause__, DataTasksError):
+        # FastAPI turns any error while reading the body into "400 error parsing the body";
+        # one of ours (the body size limit) keeps its own status.
+        return await _domain(request, exc.__cause__)
+    titles = {
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Content Too Large",
+        415: "Unsupported Media Type",
+    }
     return problem_response(
         request,
         status=exc.status_code,

@@ -9,6 +9,7 @@ from typing import Any
 
 import bullmq
 import redis.exceptions
+import structlog
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.errors import DependencyUnavailable
@@ -28,6 +29,15 @@ def job_options(settings: Settings, queue: QueueName, job_id: uuid.UUID) -> dict
         # Failed jobs are the dead letters: kept, bounded by count.
         "removeOnFail": {"count": q.keep_failed_count},
     }
+
+
+def _job_data(job_id: uuid.UUID) -> dict[str, str]:
+    # The request that created the job, if any, so a worker's log lines lead back to it.
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    data = {"job_id": str(job_id)}
+    if request_id:
+        data["request_id"] = str(request_id)
+    return data
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
@@ -57,7 +67,7 @@ class Queues:
         try:
             async with asyncio.timeout(self._settings.dependency_timeout_s):
                 await self.get(name).add(
-                    job_type, {"job_id": str(job_id)}, job_options(self._settings, name, job_id)
+                    job_type, _job_data(job_id), job_options(self._settings, name, job_id)
                 )
         except REDIS_ERRORS as exc:
             raise DependencyUnavailable("the job queue is unavailable") from exc

@@ -30,7 +30,11 @@ EnumScalar = Annotated[str, Field(max_length=MAX_ENUM_STRING)] | bool | Int64 | 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     # Naive datetimes are documented to mean UTC; aware ones are converted to it.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    try:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except OverflowError:
+        # 9999-12-31T23:00-05:00 is past datetime.max once in UTC.
+        raise ValueError("datetime is out of range once converted to UTC") from None
 
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
@@ -57,8 +61,10 @@ class _Base(BaseModel):
     @model_validator(mode="after")
     def _check_ordered(self) -> Self:
         for low, high in self._ordered:
-            if getattr(self, low) > getattr(self, high):
-                raise ValueError(f"{low} must be <= {high}")
+            low_value, high_value = getattr(self, low), getattr(self, high)
+            if low_value > high_value:
+                # Name both values: one of them may be a default the client never wrote.
+                raise ValueError(f"{low} ({low_value}) must be <= {high} ({high_value})")
         return self
 
 

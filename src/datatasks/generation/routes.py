@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep
 from datatasks.core.errors import InvalidParameters
+from datatasks.core.limits import require_json
 from datatasks.core.problems import responses
 from datatasks.generation.fields import catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/generate", tags=["generation"])
     "",
     status_code=202,
     response_model=JobAccepted,
-    responses=responses(422, 503),
+    responses=responses(413, 415, 422, 503),
+    dependencies=[Depends(require_json)],
     summary="Queue the generation of a synthetic dataset",
 )
 async def generate(
@@ -34,15 +36,9 @@ async def generate(
 ) -> JobAccepted:
     if body.count > settings.generate_max_count:
         raise InvalidParameters(
-            f"count: at most {settings.generate_max_count} records per job",
-            errors=[
-                {
-                    "loc": ["body", "count"],
-                    "field": "body.count",
-                    "type": "less_than_equal",
-                    "msg": f"Input should be less than or equal to {settings.generate_max_count}",
-                }
-            ],
+            ["body", "count"],
+            f"at most {settings.generate_max_count} records per job (GENERATE_MAX_COUNT)",
+            kind="less_than_equal",
         )
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
-from datatasks.generation.fields import FieldSpec
+from datatasks.generation.fields import INT64_MAX, INT64_MIN, FieldSpec, SequenceField
 
 MAX_SEED = 2**63 - 1
 RecordType = Annotated[
@@ -46,21 +46,35 @@ class GenerateRequest(BaseModel):
 
     record_type: RecordType
     # The configurable upper bound is checked by the route (it comes from settings).
-    count: int = Field(ge=1, examples=[100_000])
-    seed: int | None = Field(
+    count: StrictInt = Field(ge=1, examples=[100_000])
+    seed: StrictInt | None = Field(
         default=None, ge=0, le=MAX_SEED, description="same seed, same records; random if absent"
     )
     dataset_name: str | None = Field(default=None, min_length=1, max_length=255)
     fields: list[FieldSpec] = Field(min_length=1, max_length=200)
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Self:
-        seen: set[str] = set()
-        for spec in self.fields:
+    @field_validator("fields")
+    @classmethod
+    def _check_fields(cls, fields: list[FieldSpec], info: ValidationInfo) -> list[FieldSpec]:
+        seen: dict[str, int] = {}
+        for index, spec in enumerate(fields):
             if spec.name in seen:
-                raise ValueError(f"field name {spec.name!r} is used twice")
-            seen.add(spec.name)
-        return self
+                raise ValueError(
+                    f"fields {seen[spec.name]} and {index} are both named {spec.name!r}"
+                )
+            seen[spec.name] = index
+        count = info.data.get("count")  # absent when count itself was invalid
+        for index, spec in enumerate(fields):
+            # A sequence's last value must fit a 64-bit integer (the generator's and most JSON
+            # parsers' limit): a job bound to fail is refused now rather than retried later.
+            if isinstance(spec, SequenceField) and count is not None:
+                last = spec.start + spec.step * (count - 1)
+                if not INT64_MIN <= last <= INT64_MAX:
+                    raise ValueError(
+                        f"field {index} ({spec.name!r}): its last value, start + step * "
+                        f"(count - 1) = {last}, is outside the 64-bit integer range"
+                    )
+        return fields
 
 
 class GenerateParams(GenerateRequest):

@@ -108,7 +108,11 @@ async def _fill(
         log.info("generation.resuming", done=start, total=count)
     pending = make(start) if start < count else None
     while pending is not None:
-        rows = await pending
+        try:
+            rows = await pending
+        except ValueError as exc:
+            # Generation is deterministic: what failed once fails on every retry.
+            raise JobFailed(f"cannot generate records {start}..: {exc}") from exc
         # Make the next chunk while this one is copied: generation and COPY overlap.
         nxt = start + len(rows)
         pending = make(nxt) if nxt < count else None

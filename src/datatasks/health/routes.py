@@ -20,12 +20,15 @@ class Health(BaseModel):
     checks: dict[str, str] = {}
 
 
+# HEAD too: load balancers and uptime checkers probe with it.
 @router.get("/live", response_model=Health)
+@router.head("/live", include_in_schema=False)
 async def live() -> Health:
     return Health(status="ok")
 
 
 @router.get("/ready", response_model=Health, responses=responses(503))
+@router.head("/ready", include_in_schema=False)
 async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> Health:
     async def postgres() -> None:
         async with request.app.state.engine.connect() as conn:

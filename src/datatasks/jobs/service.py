@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
+import structlog
 from sqlalchemy import Table, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +33,8 @@ def parse_job_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise NotFound(f"no job with id {raw!r}") from None
+        shown = raw if len(raw) <= 64 else raw[:64] + "..."
+        raise NotFound(f"no job with id {shown!r} (job ids are UUIDs)") from None
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
@@ -57,6 +59,8 @@ async def submit(
     client gets 503; a worker that still receives it skips it, as it does any finished job.
     """
     job_id = uuid.uuid4()
+    # Bound for the rest of the request: the access log line then names the job it created.
+    structlog.contextvars.bind_contextvars(job_id=str(job_id))
     # Core, not the ORM unit of work: this is the hot path of every enqueue request.
     await session.execute(
         insert(JOBS).values(id=job_id, type=job_type, params=params, progress_total=total)
@@ -90,7 +94,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created_at, job_id = orjson.loads(raw)
         return datetime.fromisoformat(created_at), uuid.UUID(job_id)
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
-        raise InvalidParameters("cursor: not a cursor this service issued") from None
+        raise InvalidParameters(
+            ["query", "cursor"], "not a cursor this service issued (use next_cursor)"
+        ) from None
 
 
 async def list_jobs(

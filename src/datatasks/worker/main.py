@@ -64,9 +64,9 @@ async def run_worker(
     for queue in queues:
         processor = Processor(ctx, queue, handlers[queue])
         processors.append(processor)
-        workers.append(
-            bullmq.Worker(queue.value, processor, worker_options(settings, queue, concurrency))
-        )
+        worker = bullmq.Worker(queue.value, processor, worker_options(settings, queue, concurrency))
+        worker.on("active", processor.on_active)
+        workers.append(worker)
     runs = [asyncio.create_task(w.run(), name=f"worker:{w.name}") for w in workers]
     reconciler = asyncio.create_task(
         run_reconciler(
@@ -84,7 +84,7 @@ async def run_worker(
             if run.done() and run.exception():
                 log.error("worker.crashed", exc_info=run.exception())
         reconciler.cancel()
-        await _shutdown(settings, workers, processors)
+        await _shutdown(settings, workers, processors, producer)
         await asyncio.gather(reconciler, *runs, return_exceptions=True)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -97,7 +97,7 @@ async def run_worker(
 
 
 async def _shutdown(
-    settings: Settings, workers: list[bullmq.Worker], processors: list[Processor]
+    settings: Settings, workers: list[bullmq.Worker], processors: list[Processor], producer: Queues
 ) -> None:
     inflight = sum(p.inflight for p in processors)
     log.info("worker.stopping", inflight=inflight, grace_s=settings.shutdown_grace_s)
@@ -114,3 +114,5 @@ async def _shutdown(
         # check of a live worker re-queues them.
         log.error("worker.force_closing", pending=len(pending))
         await asyncio.gather(*(w.close(force=True) for w in workers), return_exceptions=True)
+    for processor in processors:
+        await processor.release_unstarted(producer.get(processor.queue))

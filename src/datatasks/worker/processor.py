@@ -33,6 +33,31 @@ class Processor:
         self.handler = handler
         self.timeout_s = ctx.settings.queue(queue).timeout_s
         self._inflight: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        # Jobs bullmq moved to active for us that have not reached __call__ yet.
+        self._fetched: dict[str, bullmq.Job] = {}
+
+    def on_active(self, job: bullmq.Job, _previous: str) -> None:
+        """bullmq's "active" event: the job is ours (locked) from here on."""
+        self._fetched[str(job.id)] = job
+
+    async def release_unstarted(self, queue: bullmq.Queue) -> None:
+        """Hand back jobs fetched but never processed, once their worker is closed.
+
+        bullmq's worker loop can stop while a fetch is completing, leaving that job active in
+        Redis with nobody working on it until its lock expires and the stalled-job check moves
+        it, twice an interval later. Releasing it here makes it available at once. It goes
+        through `queue` (a producer's connection): the closed worker's connection is gone.
+        """
+        for job_id, job in list(self._fetched.items()):
+            try:
+                # What Job.moveToDelayed does, on the producer's backend.
+                await queue.backend.moveToDelayed(
+                    job.id, int(time.time() * 1000), 0, job.token, {"skipAttempt": True}
+                )
+                log.info("job.released", job_id=job_id, started=False)
+            except Exception:
+                log.exception("job.release_failed", job_id=job_id)
+            self._fetched.pop(job_id, None)
 
     @property
     def inflight(self) -> int:
@@ -44,13 +69,17 @@ class Processor:
             task.cancel()
 
     async def __call__(self, job: bullmq.Job, token: str) -> dict[str, Any] | None:
+        self._fetched.pop(str(job.id), None)
         try:
             job_id = uuid.UUID(str(job.data["job_id"]))
         except (KeyError, TypeError, ValueError):
             raise UnrecoverableError(f"queue job {job.id} carries no job id") from None
         attempt = job.attemptsMade + 1
         with structlog.contextvars.bound_contextvars(
-            job_id=str(job_id), queue=self.queue.value, attempt=attempt
+            job_id=str(job_id),
+            queue=self.queue.value,
+            attempt=attempt,
+            request_id=job.data.get("request_id"),
         ):
             return await self._run(job, token, job_id, attempt)
 
@@ -101,7 +130,10 @@ class Processor:
             "final": final,
         }
         await lifecycle.fail(sessionmaker, job_id, info, final=final)
-        log.warning("job.failed" if final else "job.attempt_failed", exc_info=error, **info)
+        if final:
+            log.error("job.failed", exc_info=error, **info)
+        else:
+            log.warning("job.attempt_failed", exc_info=error, **info)
         if unrecoverable:
             raise UnrecoverableError(str(error)) from error
         raise error

@@ -1,0 +1,84 @@
+"""Limits on what a client sends: body size, and JSON where JSON is expected."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datatasks.core.errors import DataTasksError
+
+
+class PayloadTooLarge(DataTasksError):
+    status = 413
+    title = "Content Too Large"
+    type_slug = "too-large"
+
+
+class UnsupportedMediaType(DataTasksError):
+    status = 415
+    title = "Unsupported Media Type"
+    type_slug = "unsupported-media-type"
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over `max_bytes` with 413, before they are read into memory:
+    by Content-Length when the client sends one, and by counting as the body streams in when
+    it does not (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise self._error()
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than {self.max_bytes} bytes")
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        from datatasks.core.problems import problem_response
+
+        request = Request(scope)
+        exc = self._error()
+        response = problem_response(
+            request,
+            status=exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            slug=exc.type_slug,
+            headers={"Connection": "close"},
+        )
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (`application/json` or `application/*+json`)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise UnsupportedMediaType(
+            f"expected Content-Type: application/json, got {media_type or 'none'!r}"
+        )

@@ -1,0 +1,98 @@
+"""What a client sends that is not a valid request: clear problems, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from datatasks.core.config import Settings
+
+VALID = {"record_type": "u", "count": 1, "fields": [{"name": "id", "type": "uuid"}]}
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
+async def test_a_body_over_the_limit_is_413(client: httpx.AsyncClient, settings: Settings) -> None:
+    big = b'{"record_type": "' + b"x" * settings.max_body_bytes + b'"}'
+    response = await client.post(
+        "/generate", content=big, headers={"content-type": "application/json"}
+    )
+    assert str(settings.max_body_bytes) in problem(response, 413)["detail"]
+
+
+async def test_a_chunked_body_over_the_limit_is_413(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(settings.max_body_bytes // 65_536 + 2):
+            yield b" " * 65_536
+
+    response = await client.post(
+        "/generate", content=chunks(), headers={"content-type": "application/json"}
+    )
+    problem(response, 413)
+
+
+async def test_not_json_is_415(client: httpx.AsyncClient) -> None:
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = await client.post("/generate", content=b'{"a": 1}', headers=headers)
+        assert "application/json" in problem(response, 415)["detail"]
+    ok = await client.post(
+        "/generate", json=VALID, headers={"content-type": "application/vnd.api+json"}
+    )
+    assert ok.status_code == 202
+
+
+async def test_malformed_and_empty_bodies_say_what_is_wrong(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json"}
+    malformed = problem(await client.post("/generate", content=b'{"count": ', headers=headers), 422)
+    assert malformed["errors"][0]["field"] == "body"
+    assert malformed["errors"][0]["msg"].startswith("malformed JSON at character 10")
+    empty = problem(await client.post("/generate", content=b"", headers=headers), 422)
+    assert empty["errors"][0]["msg"] == "the request body is empty; expected a JSON object"
+
+
+async def test_field_type_errors_name_the_field(client: httpx.AsyncClient) -> None:
+    for spec, expected in (
+        ({"name": "a"}, "'type' is required"),
+        ({"name": "a", "type": "ssn"}, "'ssn' is not one of"),
+    ):
+        body = problem(await client.post("/generate", json={**VALID, "fields": [spec]}), 422)
+        assert body["errors"][0]["field"] == "body.fields.0"
+        assert body["errors"][0]["msg"].startswith(expected)
+        assert "Value error" not in body["detail"]
+
+
+async def test_values_that_would_fail_in_the_worker_are_refused_up_front(
+    client: httpx.AsyncClient,
+) -> None:
+    overflow = {"name": "n", "type": "sequence", "start": 2**63 - 1, "step": 1}
+    body = problem(
+        await client.post("/generate", json={**VALID, "count": 2, "fields": [overflow]}), 422
+    )
+    assert body["errors"][0]["field"] == "body.fields"
+    assert "64-bit" in body["errors"][0]["msg"]
+
+    late = {"name": "t", "type": "datetime", "start": "9999-12-31T23:00:00-05:00"}
+    problem(await client.post("/generate", json={**VALID, "fields": [late]}), 422)
+
+    for count in (True, "10", 1.5):
+        problem(await client.post("/generate", json={**VALID, "count": count}), 422)
+
+
+async def test_routes_are_exact_and_health_answers_head(client: httpx.AsyncClient) -> None:
+    problem(await client.get("/jobs/"), 404)
+    problem(await client.post("/generate/", json=VALID), 404)
+    problem(await client.delete("/generate"), 405)
+    assert (await client.head("/health/live")).status_code == 200
+    long_id = "x" * 5000
+    assert len(problem(await client.get(f"/status/{long_id}"), 404)["detail"]) < 200
