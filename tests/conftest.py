@@ -29,32 +29,44 @@ from datatasks.worker.main import run_worker as run_worker_process
 TABLES = ("records", "datasets", "uploads", "jobs")
 
 
+class RunningWorker:
+    """An in-process worker (the real bullmq consumer loop, run_worker itself)."""
+
+    def __init__(self, task: asyncio.Task[int], stop_event: asyncio.Event) -> None:
+        self.task = task
+        self.stop_event = stop_event
+
+    async def stop(self) -> int:
+        """Stop it as SIGTERM would; returns its exit code."""
+        self.stop_event.set()
+        return await self.task
+
+
 class WorkerRunner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._runs: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+        self._running: list[RunningWorker] = []
 
     def start(
         self,
         queues: Sequence[QueueName] = (QueueName.generation,),
         handlers: Mapping[QueueName, Handler] = HANDLERS,
         settings: Settings | None = None,
-    ) -> asyncio.Event:
-        """Start a worker; setting the returned event stops it as SIGTERM would."""
+    ) -> RunningWorker:
         stop = asyncio.Event()
         task = asyncio.create_task(
             run_worker_process(
                 settings or self.settings, list(queues), stop=stop, handlers=handlers
             )
         )
-        self._runs.append((stop, task))
-        return stop
+        worker = RunningWorker(task, stop)
+        self._running.append(worker)
+        return worker
 
     async def stop(self) -> None:
-        for stop, _ in self._runs:
-            stop.set()
-        await asyncio.gather(*(task for _, task in self._runs))
-        self._runs.clear()
+        codes = await asyncio.gather(*(w.stop() for w in self._running))
+        self._running.clear()
+        assert all(code == 0 for code in codes), f"a worker exited with {codes}"
 
 
 @pytest.fixture(scope="session")

@@ -72,8 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from datatasks.worker.main import run_worker
 
-        asyncio.run(run_worker(settings, args.queues, args.concurrency))
-        return 0
+        return asyncio.run(run_worker(settings, args.queues, args.concurrency))
     return _run_all(settings, args.host, args.port)
 
 

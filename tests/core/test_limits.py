@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 
 from datatasks.core.config import Settings
 
@@ -96,3 +97,42 @@ async def test_routes_are_exact_and_health_answers_head(client: httpx.AsyncClien
     assert (await client.head("/health/live")).status_code == 200
     long_id = "x" * 5000
     assert len(problem(await client.get(f"/status/{long_id}"), 404)["detail"]) < 200
+
+
+async def test_values_postgres_cannot_store_are_422_not_500(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json"}
+    for raw in (
+        b'{"record_type": "u", "count": 1, "dataset_name": "a\\u0000b", "fields": []}',
+        b'{"record_type": "u", "count": 1, "fields": [{"name": "c", "type": "constant",'
+        b' "value": {"x": NaN}}]}',
+        b'{"record_type": "u", "count": 1, "fields": [{"name": "c", "type": "enum",'
+        b' "values": ["a\\u0000"]}]}',
+    ):
+        body = problem(await client.post("/generate", content=raw, headers=headers), 422)
+        assert "NUL" in body["detail"] or "not a JSON number" in body["detail"]
+
+
+async def test_a_forged_cursor_is_422(client: httpx.AsyncClient) -> None:
+    import base64
+
+    for parts in (b'["2020-01-01T00:00:00+00:00", 1]', b'[["x"], "y"]', b'"just a string"'):
+        cursor = base64.urlsafe_b64encode(parts).decode().rstrip("=")
+        problem(await client.get("/jobs", params={"cursor": cursor}), 422)
+
+
+async def test_an_unexpected_error_is_a_bare_500_with_the_request_id(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datatasks.jobs import service
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(service, "get_job", broken)
+    response = await client.get(
+        "/status/00000000-0000-0000-0000-000000000000", headers={"x-request-id": "trace-me-1"}
+    )
+    body = problem(response, 500)
+    assert "secret" not in response.text
+    assert body["detail"] == "an unexpected error occurred; it has been logged"
+    assert response.headers["x-request-id"] == "trace-me-1"

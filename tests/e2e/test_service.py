@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -60,7 +61,8 @@ class Service:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([DATATASKS, *args], env=self.env)
+        # A session of its own, so cleanup reaches `datatasks run`'s children too.
+        proc = subprocess.Popen([DATATASKS, *args], env=self.env, start_new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -79,8 +81,8 @@ class Service:
 
     def stop_all(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import bullmq
 import httpx
+import pytest
 
 from datatasks.core.config import QueueName, QueueSettings, Settings
 from datatasks.core.errors import JobFailed
@@ -126,22 +127,30 @@ async def test_an_attempt_past_the_timeout_fails_and_is_retried(
 
 
 async def test_shutdown_lets_a_running_job_finish_within_the_grace_period(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
 ) -> None:
-    started = asyncio.Event()
+    # The job outlives the lock duration (4 s here), with a second worker waiting: the stopping
+    # worker must keep renewing its lock, or the other one starts the same job meanwhile.
+    lock_s = settings.queue(QueueName.generation).lock_duration_ms / 1000
+    settings = settings.model_copy(update={"shutdown_grace_s": lock_s * 3})
+    calls: list[str] = []
 
-    async def short(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
-        started.set()
-        await asyncio.sleep(0.5)
+    async def long(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
+        calls.append("start")
+        await asyncio.sleep(lock_s * 1.5)
+        calls.append("end")
         return {"ok": True}
 
     job_id = await submit(client)
-    stop = run_worker.start(handlers={QueueName.generation: short})
-    await asyncio.wait_for(started.wait(), 10)
-    stop.set()
-    await run_worker.stop()
+    first = run_worker.start(handlers={QueueName.generation: long}, settings=settings)
+    async with asyncio.timeout(10):
+        while not calls:
+            await asyncio.sleep(0.01)
+    run_worker.start(handlers={QueueName.generation: long}, settings=settings)
+    assert await first.stop() == 0
     job = await wait_job(job_id, timeout=1)
     assert job["result"] == {"ok": True}
+    assert calls == ["start", "end"], "another worker ran the job during the grace period"
 
 
 async def test_shutdown_past_the_grace_period_releases_the_job_to_another_worker(
@@ -158,16 +167,16 @@ async def test_shutdown_past_the_grace_period_releases_the_job_to_another_worker
         return {"run": runs}
 
     job_id = await submit(client)
-    stop = run_worker.start(handlers={QueueName.generation: long}, settings=settings)
+    first = run_worker.start(handlers={QueueName.generation: long}, settings=settings)
     async with asyncio.timeout(10):
         while runs == 0:
             await asyncio.sleep(0.01)
-    stop.set()
-    await run_worker.stop()
+    assert await first.stop() == 0
     job = await wait_job(job_id, statuses=("pending",), timeout=1)
     assert job["error"] is None, "a clean shutdown is not a failure"
+    # Released at once, not left active for its lock to expire.
+    assert await queue_state(settings, job_id) in ("delayed", "waiting")
 
-    # Released at once (not after the lock expires): the next worker finishes it promptly.
     run_worker.start(handlers={QueueName.generation: long}, settings=settings)
     job = await wait_job(job_id, timeout=5)
     assert job["result"] == {"run": 2}
@@ -201,3 +210,94 @@ async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
     finally:
         await queues.close()
     assert await queue_state(settings, job_id) in ("delayed", "waiting")
+
+
+async def fetch_one(settings: Settings, processor: Processor) -> tuple[bullmq.Worker, bullmq.Job]:
+    worker = bullmq.Worker(
+        QueueName.generation.value, processor, {**connection_options(settings), "autorun": False}
+    )
+    job = await worker.getNextJob("test-token")
+    assert job is not None
+    return worker, job
+
+
+async def test_postgres_down_at_start_hands_the_job_back_without_spending_an_attempt(
+    base_settings: Settings, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    from datatasks.core.db import create_engine, create_sessionmaker
+
+    job_id = await submit(client)
+    down = base_settings.model_copy(
+        update={
+            "database_url": "postgresql://postgres@127.0.0.1:1/postgres",
+            "dependency_timeout_s": 0.5,
+        }
+    )
+    engine = create_engine(down)
+    processor = Processor(
+        TaskContext(settings, create_sessionmaker(engine), None, None),  # type: ignore[arg-type]
+        QueueName.generation,
+        lambda ctx, job_id: asyncio.sleep(0, {}),
+    )
+    worker, job = await fetch_one(settings, processor)
+    try:
+        with pytest.raises(bullmq.DelayedError):
+            await processor(job, "test-token")
+        assert await queue_state(settings, job_id) == "delayed"
+        queues = Queues(settings)
+        try:
+            again = await queues.get(QueueName.generation).getJob(job_id)
+        finally:
+            await queues.close()
+        assert again.attemptsMade == 0
+    finally:
+        await worker.close()
+        await engine.dispose()
+
+
+async def test_a_delivery_that_lost_its_lock_stops_and_leaves_the_job_alone(
+    settings: Settings, sessionmaker: Any, client: httpx.AsyncClient, wait_job: Any
+) -> None:
+    started = asyncio.Event()
+
+    async def long(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
+        started.set()
+        await asyncio.sleep(60)
+        return {}
+
+    job_id = await submit(client)
+    processor = Processor(
+        TaskContext(settings, sessionmaker, None, None),  # type: ignore[arg-type]
+        QueueName.generation,
+        long,
+    )
+    worker, job = await fetch_one(settings, processor)
+    try:
+        running = asyncio.create_task(processor(job, "test-token"))
+        await asyncio.wait_for(started.wait(), 5)
+        processor.on_lock_renewal_failed([job_id])
+        with pytest.raises(bullmq.DelayedError):
+            await asyncio.wait_for(running, 5)
+    finally:
+        await worker.close()
+    # Not released, not failed: whoever holds the job now decides.
+    row = await wait_job(job_id, statuses=("in_progress",), timeout=1)
+    assert row["lease"] == "test-token"
+    assert row["error"] is None
+
+
+async def test_a_stale_delivery_cannot_finish_a_job_another_delivery_owns(
+    sessionmaker: Any, client: httpx.AsyncClient, wait_job: Any
+) -> None:
+    from datatasks.jobs import lifecycle
+
+    job_id = uuid.UUID(await submit(client))
+    assert await lifecycle.start(sessionmaker, job_id, 1, "old-token")
+    assert await lifecycle.start(sessionmaker, job_id, 1, "new-token")  # re-delivered
+    await lifecycle.fail(sessionmaker, job_id, "old-token", {"message": "late"}, final=True)
+    await lifecycle.complete(sessionmaker, job_id, "old-token", {"rows": 1})
+    row = await wait_job(job_id, statuses=("in_progress",), timeout=1)
+    assert row["lease"] == "new-token"
+    await lifecycle.complete(sessionmaker, job_id, "new-token", {"rows": 2})
+    row = await wait_job(job_id, timeout=1)
+    assert row["result"] == {"rows": 2}

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, PostgresDsn, RedisDsn, model_validator
+from pydantic import BaseModel, Field, PostgresDsn, RedisDsn, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from datatasks.core.errors import ConfigError
@@ -97,6 +96,15 @@ class Settings(BaseSettings):
             data["queues"] = {name: queues.get(name, {}) for name in QueueName}
         return data
 
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, url: PostgresDsn) -> PostgresDsn:
+        # Accept what people write (postgres://, postgresql://) and what SQLAlchemy users write
+        # (postgresql+asyncpg://); refuse drivers this service does not use.
+        if url.scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+            raise ValueError(f"use postgresql:// (got {url.scheme}://)")
+        return url
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
         if self.app_env is Environment.production and self.secret_key == _PLACEHOLDER_SECRET:
@@ -106,12 +114,13 @@ class Settings(BaseSettings):
     def queue(self, name: QueueName) -> QueueSettings:
         return self.queues[name]
 
-    @cached_property
+    @property
     def asyncpg_dsn(self) -> str:
         """The DSN in the form asyncpg itself accepts (no SQLAlchemy driver suffix)."""
-        return str(self.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+        _, rest = str(self.database_url).split("://", 1)
+        return f"postgresql://{rest}"
 
-    @cached_property
+    @property
     def sqlalchemy_url(self) -> str:
         return self.asyncpg_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +19,19 @@ from sqlalchemy.ext.asyncio import (
 from datatasks.core.config import Settings
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+# What "Postgres is unreachable" looks like, through SQLAlchemy or asyncpg directly. Not
+# every OSError: a missing file is a bug, not an outage.
+DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+)
 
 
 def _server_settings(settings: Settings) -> dict[str, str]:

@@ -8,7 +8,10 @@ import time
 import uuid
 
 import structlog
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datatasks.core.problems import internal_error
 
 log = structlog.stdlib.get_logger("datatasks.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -27,12 +30,14 @@ class RequestContextMiddleware:
             return
         request_id = _request_id(scope)
         status = 500
+        responded = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -40,6 +45,13 @@ class RequestContextMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Handled here rather than by Starlette's outermost handler, so the log line and
+                # the response carry the request id, and the error is logged once.
+                log.exception("request.unhandled_error")
+                status = 500
+                if not responded:
+                    await internal_error(Request(scope))(scope, receive, send_with_id)
             finally:
                 level = logging.ERROR if status >= 500 else logging.INFO
                 log.log(

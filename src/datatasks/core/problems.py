@@ -10,11 +10,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from datatasks.core.db import DB_UNAVAILABLE
 from datatasks.core.errors import DataTasksError, DependencyUnavailable
 from datatasks.core.queue import REDIS_ERRORS
 
@@ -172,8 +171,8 @@ async def _dependency(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
-    log.exception("request.unhandled_error")
+def internal_error(request: Request) -> ProblemResponse:
+    """A 5xx never says more than this; the log has the rest."""
     return problem_response(
         request,
         status=500,
@@ -183,10 +182,16 @@ async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
+async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    # Only errors raised outside RequestContextMiddleware (which handles the rest) land here.
+    log.exception("request.unhandled_error")
+    return internal_error(request)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataTasksError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    for exc_type in (OperationalError, InterfaceError, PoolTimeout, OSError, *REDIS_ERRORS):
+    for exc_type in (*DB_UNAVAILABLE, *REDIS_ERRORS):
         app.add_exception_handler(exc_type, _dependency)
     app.add_exception_handler(Exception, _unexpected)

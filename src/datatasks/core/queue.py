@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -15,7 +16,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.errors import DependencyUnavailable
 
 # What "Redis is unreachable" looks like: redis-py's errors share no base with OSError.
-REDIS_ERRORS = (TimeoutError, OSError, redis.exceptions.RedisError)
+REDIS_ERRORS = (ConnectionError, TimeoutError, socket.gaierror, redis.exceptions.RedisError)
 
 
 def job_options(settings: Settings, queue: QueueName, job_id: uuid.UUID) -> dict[str, Any]:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from datatasks.core.storable import unstorable
 from datatasks.generation.fields import INT64_MAX, INT64_MIN, FieldSpec, SequenceField
 
 MAX_SEED = 2**63 - 1
@@ -43,6 +52,13 @@ class GenerateRequest(BaseModel):
             ]
         },
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if problem := unstorable(data):
+            raise ValueError(problem)
+        return data
 
     record_type: RecordType
     # The configurable upper bound is checked by the route (it comes from settings).

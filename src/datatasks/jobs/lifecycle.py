@@ -1,5 +1,6 @@
-"""Job row transitions made by workers. Each is one short transaction, guarded by the current
-status so a late or duplicate delivery can never move a finished job."""
+"""Job row transitions made by workers. Each is one short transaction, guarded by the row's
+status and by the delivery's lease (its queue lock token), so a late or duplicate delivery can
+never move a job that another delivery owns or that is already finished."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from datatasks.models import Job, JobStatus
 _LIVE = (JobStatus.pending, JobStatus.in_progress)
 
 
-async def start(sessionmaker: SessionMaker, job_id: uuid.UUID, attempt: int) -> bool:
-    """Mark the job in progress. False when there is nothing to do (finished, or no row)."""
+async def start(sessionmaker: SessionMaker, job_id: uuid.UUID, attempt: int, lease: str) -> bool:
+    """Take the job for this delivery. False when there is nothing to do (finished, no row)."""
     async with session_scope(sessionmaker) as session:
         result = await session.execute(
             update(Job)
@@ -23,6 +24,7 @@ async def start(sessionmaker: SessionMaker, job_id: uuid.UUID, attempt: int) -> 
             .values(
                 status=JobStatus.in_progress,
                 attempts=attempt,
+                lease=lease,
                 started_at=func.coalesce(Job.started_at, func.now()),
             )
             .returning(Job.id)
@@ -30,42 +32,55 @@ async def start(sessionmaker: SessionMaker, job_id: uuid.UUID, attempt: int) -> 
         return result.scalar_one_or_none() is not None
 
 
-async def complete(sessionmaker: SessionMaker, job_id: uuid.UUID, result: dict[str, Any]) -> None:
-    async with session_scope(sessionmaker) as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(_LIVE))
-            .values(
-                status=JobStatus.completed,
-                result=result,
-                error=None,
-                progress_done=Job.progress_total,
-                finished_at=func.now(),
-            )
-        )
+async def complete(
+    sessionmaker: SessionMaker, job_id: uuid.UUID, lease: str, result: dict[str, Any]
+) -> None:
+    await _finish(
+        sessionmaker,
+        job_id,
+        lease,
+        status=JobStatus.completed,
+        result=result,
+        error=None,
+        progress_done=Job.progress_total,
+        finished_at=func.now(),
+    )
 
 
 async def fail(
-    sessionmaker: SessionMaker, job_id: uuid.UUID, error: dict[str, Any], *, final: bool
+    sessionmaker: SessionMaker,
+    job_id: uuid.UUID,
+    lease: str | None,
+    error: dict[str, Any],
+    *,
+    final: bool,
 ) -> None:
     """Record an attempt's error. A final failure is the dead letter; otherwise the job waits
-    for its retry as `pending`, with the last error visible."""
-    values: dict[str, Any] = {"error": error}
+    for its retry as `pending`, with the last error visible. `lease=None` (the reconciler)
+    fails whichever delivery holds it."""
     if final:
-        values.update(status=JobStatus.failed, finished_at=func.now())
+        await _finish(
+            sessionmaker,
+            job_id,
+            lease,
+            status=JobStatus.failed,
+            error=error,
+            finished_at=func.now(),
+        )
     else:
-        values.update(status=JobStatus.pending)
-    async with session_scope(sessionmaker) as session:
-        await session.execute(
-            update(Job).where(Job.id == job_id, Job.status.in_(_LIVE)).values(**values)
-        )
+        await _finish(sessionmaker, job_id, lease, status=JobStatus.pending, error=error)
 
 
-async def release(sessionmaker: SessionMaker, job_id: uuid.UUID) -> None:
+async def release(sessionmaker: SessionMaker, job_id: uuid.UUID, lease: str) -> None:
     """A stopping worker hands the job back; its checkpoint stays, another worker resumes it."""
+    await _finish(sessionmaker, job_id, lease, status=JobStatus.pending)
+
+
+async def _finish(
+    sessionmaker: SessionMaker, job_id: uuid.UUID, lease: str | None, **values: Any
+) -> None:
+    query = update(Job).where(Job.id == job_id, Job.status.in_(_LIVE))
+    if lease is not None:
+        query = query.where(Job.lease == lease)
     async with session_scope(sessionmaker) as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.in_progress)
-            .values(status=JobStatus.pending)
-        )
+        await session.execute(query.values(lease=None, **values))

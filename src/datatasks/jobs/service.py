@@ -92,6 +92,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, job_id = orjson.loads(raw)
+        if not isinstance(created_at, str) or not isinstance(job_id, str):
+            raise TypeError("cursor parts must be strings")
         return datetime.fromisoformat(created_at), uuid.UUID(job_id)
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise InvalidParameters(

@@ -27,10 +27,6 @@ class JobStatus(StrEnum):
     failed = "failed"
     cancelled = "cancelled"
 
-    @property
-    def is_final(self) -> bool:
-        return self in (JobStatus.completed, JobStatus.failed, JobStatus.cancelled)
-
 
 def _in(values: type[StrEnum]) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
@@ -60,6 +56,8 @@ class Job(TimestampMixin, Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The queue lock token of the delivery that owns the job: only it may finish the job.
+    lease: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )

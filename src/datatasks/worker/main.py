@@ -8,6 +8,7 @@ import signal
 import socket
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from typing import Any
 
 import bullmq
@@ -22,6 +23,9 @@ from datatasks.worker.processor import Processor
 from datatasks.worker.reconciler import run_reconciler
 
 log = structlog.stdlib.get_logger("datatasks.worker")
+
+# How long closing the queue connections may take once jobs are done or released.
+CLOSE_TIMEOUT_S = 10.0
 
 
 def worker_options(settings: Settings, queue: QueueName, concurrency: int | None) -> dict[str, Any]:
@@ -43,31 +47,52 @@ async def run_worker(
     concurrency: int | None = None,
     stop: asyncio.Event | None = None,
     handlers: Mapping[QueueName, Handler] = HANDLERS,
-) -> None:
-    """Consume `queues` until `stop` is set (or SIGTERM/SIGINT arrives), then shut down:
-    take no new jobs, give running ones the grace period, release what is left, close."""
+) -> int:
+    """Consume `queues` until `stop` is set (or SIGTERM/SIGINT arrives), then shut down: take
+    no new jobs, give running ones the grace period, release what is left, close.
+
+    Returns the process exit code: non-zero when a consumer loop died on its own, so a
+    supervisor restarts the worker.
+    """
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
     slots = sum(concurrency or settings.queue(q).concurrency for q in queues)
-    engine = create_engine(settings)
-    pool = await create_copy_pool(settings, size=slots + 1)
-    cpu = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="datatasks-cpu")
-    ctx = TaskContext(settings, create_sessionmaker(engine), pool, cpu)
-    # The reconciler re-enqueues through the same producer the API uses.
-    producer = Queues(settings)
+    async with AsyncExitStack() as resources:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+            resources.callback(loop.remove_signal_handler, sig)
+        engine = create_engine(settings)
+        resources.push_async_callback(engine.dispose)
+        pool = await create_copy_pool(settings, size=slots + 1)
+        resources.push_async_callback(pool.close)
+        cpu = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="datatasks-cpu")
+        resources.callback(cpu.shutdown, wait=False, cancel_futures=True)
+        # The reconciler re-enqueues through the same producer the API uses.
+        producer = Queues(settings)
+        resources.push_async_callback(producer.close)
+        ctx = TaskContext(settings, create_sessionmaker(engine), pool, cpu)
+        code = await _consume(settings, ctx, producer, queues, concurrency, stop, handlers)
+    return code
 
+
+async def _consume(
+    settings: Settings,
+    ctx: TaskContext,
+    producer: Queues,
+    queues: list[QueueName],
+    concurrency: int | None,
+    stop: asyncio.Event,
+    handlers: Mapping[QueueName, Handler],
+) -> int:
     processors: list[Processor] = []
     workers: list[bullmq.Worker] = []
     for queue in queues:
         processor = Processor(ctx, queue, handlers[queue])
-        processors.append(processor)
         worker = bullmq.Worker(queue.value, processor, worker_options(settings, queue, concurrency))
-        worker.on("active", processor.on_active)
+        _listen(worker, processor)
+        processors.append(processor)
         workers.append(worker)
-    runs = [asyncio.create_task(w.run(), name=f"worker:{w.name}") for w in workers]
+    runs = [asyncio.create_task(w.run(), name=f"bullmq:{w.name}") for w in workers]
     reconciler = asyncio.create_task(
         run_reconciler(
             ctx.sessionmaker,
@@ -76,43 +101,66 @@ async def run_worker(
             quiet_for_s=settings.reconcile_quiet_s,
         )
     )
-    log.info("worker.started", queues=[q.value for q in queues], slots=slots)
-    try:
-        stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopped, *runs}, return_when=asyncio.FIRST_COMPLETED)
-        for run in runs:
-            if run.done() and run.exception():
-                log.error("worker.crashed", exc_info=run.exception())
-        reconciler.cancel()
-        await _shutdown(settings, workers, processors, producer)
-        await asyncio.gather(reconciler, *runs, return_exceptions=True)
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        cpu.shutdown(wait=False, cancel_futures=True)
-        await producer.close()
-        await pool.close()
-        await engine.dispose()
-        log.info("worker.stopped")
+    log.info("worker.started", queues=[q.value for q in queues], pid=os.getpid())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, *runs}, return_when=asyncio.FIRST_COMPLETED)
+    crashed = [run for run in runs if run.done()]
+    if crashed:
+        log.error("worker.loop_died", loops=[r.get_name() for r in crashed])
+    stopped.cancel()
+    reconciler.cancel()
+    await _shutdown(settings, workers, processors, producer)
+    for task in (reconciler, *runs):
+        task.cancel()
+    await asyncio.gather(reconciler, *runs, return_exceptions=True)
+    log.info("worker.stopped")
+    return 1 if crashed else 0
+
+
+def _listen(worker: bullmq.Worker, processor: Processor) -> None:
+    """bullmq reports trouble only through events; unheard, it is silent."""
+    worker.on("active", processor.on_active)
+    worker.on("lockRenewalFailed", processor.on_lock_renewal_failed)
+    worker.on("stalled", lambda job_id, *_: log.warning("job.stalled", job_id=job_id))
+    worker.on(
+        "error",
+        lambda err, *_: log.error("queue.error", queue=processor.queue.value, error=repr(err)),
+    )
 
 
 async def _shutdown(
     settings: Settings, workers: list[bullmq.Worker], processors: list[Processor], producer: Queues
 ) -> None:
-    inflight = sum(p.inflight for p in processors)
-    log.info("worker.stopping", inflight=inflight, grace_s=settings.shutdown_grace_s)
-    # close() stops fetching and waits for running jobs, with no time limit of its own.
-    closing = [asyncio.create_task(w.close()) for w in workers]
-    _, pending = await asyncio.wait(closing, timeout=settings.shutdown_grace_s)
-    if pending:
+    """Stop fetching, but keep the connections and lock renewal alive while running jobs get
+    the grace period; release the rest; only then close. (bullmq's close() stops renewing
+    locks at once, so another worker would start a job that is still running here.)"""
+    log.info("worker.stopping", inflight=sum(p.inflight for p in processors))
+    for processor in processors:
+        processor.begin_shutdown()
+    await asyncio.gather(*(w.pause(do_not_wait_active=True) for w in workers))
+    if not await _drained(processors, settings.shutdown_grace_s):
         log.warning("worker.releasing", inflight=sum(p.inflight for p in processors))
         for processor in processors:
             processor.release_all()
-        _, pending = await asyncio.wait(closing, timeout=10)
+        await _drained(processors, CLOSE_TIMEOUT_S)
+    closing = [asyncio.create_task(w.close()) for w in workers]
+    _, pending = await asyncio.wait(closing, timeout=CLOSE_TIMEOUT_S)
     if pending:
-        # Releasing failed (Redis gone?): drop the jobs; their locks expire and the stalled-job
-        # check of a live worker re-queues them.
+        # Redis is gone: leave the jobs to expire their locks; the stalled-job check of a live
+        # worker re-queues them.
         log.error("worker.force_closing", pending=len(pending))
-        await asyncio.gather(*(w.close(force=True) for w in workers), return_exceptions=True)
+        await asyncio.wait(
+            [asyncio.create_task(w.close(force=True)) for w in workers], timeout=CLOSE_TIMEOUT_S
+        )
     for processor in processors:
         await processor.release_unstarted(producer.get(processor.queue))
+
+
+async def _drained(processors: list[Processor], timeout_s: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while any(p.inflight for p in processors):
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import bullmq
 import structlog
 from bullmq import DelayedError, UnrecoverableError
 
 from datatasks.core.config import QueueName
+from datatasks.core.db import DB_UNAVAILABLE
 from datatasks.core.errors import JobFailed
 from datatasks.jobs import lifecycle
 from datatasks.worker.context import Handler, TaskContext
@@ -19,12 +21,20 @@ from datatasks.worker.context import Handler, TaskContext
 log = structlog.stdlib.get_logger("datatasks.worker")
 
 
+@dataclass
+class _Running:
+    job: bullmq.Job
+    task: asyncio.Task[dict[str, Any]]
+    lock_lost: bool = False
+
+
 class Processor:
     """The bullmq processor for one queue.
 
-    The handler runs in a task of its own so that a timeout, or a shutdown that outlasts its
-    grace period, can stop it without touching bullmq's own task: a released job is handed back
-    to the queue at once instead of waiting for its lock to expire.
+    The handler runs in a task of its own so that a timeout, a lost lock, or a shutdown that
+    outlasts its grace period can stop it without touching bullmq's own task. Each delivery
+    holds a lease on the job row (bullmq's lock token): a delivery that lost its lock can no
+    longer complete, fail or release the job another delivery now owns.
     """
 
     def __init__(self, ctx: TaskContext, queue: QueueName, handler: Handler) -> None:
@@ -32,13 +42,37 @@ class Processor:
         self.queue = queue
         self.handler = handler
         self.timeout_s = ctx.settings.queue(queue).timeout_s
-        self._inflight: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        self.retry_delay_ms = ctx.settings.queue(queue).backoff_ms
+        self._running: dict[str, _Running] = {}  # by lock token
         # Jobs bullmq moved to active for us that have not reached __call__ yet.
         self._fetched: dict[str, bullmq.Job] = {}
+        self._stopping = False
+
+    @property
+    def inflight(self) -> int:
+        return len(self._running)
+
+    def begin_shutdown(self) -> None:
+        """From now on a job handed to us goes straight back to the queue."""
+        self._stopping = True
+
+    def release_all(self) -> None:
+        """Stop every running handler; their jobs go back to the queue (see `_run`)."""
+        for running in self._running.values():
+            running.task.cancel()
+
+    # bullmq events -------------------------------------------------------------------------
 
     def on_active(self, job: bullmq.Job, _previous: str) -> None:
-        """bullmq's "active" event: the job is ours (locked) from here on."""
+        """The job is ours (locked) from here on."""
         self._fetched[str(job.id)] = job
+
+    def on_lock_renewal_failed(self, job_ids: list[str]) -> None:
+        """Another worker may take these jobs now: stop working on them."""
+        for running in self._running.values():
+            if str(running.job.id) in job_ids:
+                running.lock_lost = True
+                running.task.cancel()
 
     async def release_unstarted(self, queue: bullmq.Queue) -> None:
         """Hand back jobs fetched but never processed, once their worker is closed.
@@ -59,14 +93,7 @@ class Processor:
                 log.exception("job.release_failed", job_id=job_id)
             self._fetched.pop(job_id, None)
 
-    @property
-    def inflight(self) -> int:
-        return len(self._inflight)
-
-    def release_all(self) -> None:
-        """Stop every running handler; their jobs go back to the queue (see `__call__`)."""
-        for task in self._inflight.values():
-            task.cancel()
+    # processing ----------------------------------------------------------------------------
 
     async def __call__(self, job: bullmq.Job, token: str) -> dict[str, Any] | None:
         self._fetched.pop(str(job.id), None)
@@ -81,44 +108,62 @@ class Processor:
             attempt=attempt,
             request_id=job.data.get("request_id"),
         ):
+            if self._stopping:
+                await self._hand_back(job, token, delay_ms=0, reason="worker stopping")
             return await self._run(job, token, job_id, attempt)
+
+    async def _hand_back(
+        self, job: bullmq.Job, token: str, *, delay_ms: int, reason: str
+    ) -> NoReturn:
+        """Back to the queue without spending an attempt; DelayedError tells bullmq it's done."""
+        await job.moveToDelayed(int(time.time() * 1000) + delay_ms, token)
+        log.info("job.released", reason=reason, delay_ms=delay_ms)
+        raise DelayedError()
 
     async def _run(
         self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int
     ) -> dict[str, Any] | None:
         sessionmaker = self.ctx.sessionmaker
-        if not await lifecycle.start(sessionmaker, job_id, attempt):
+        try:
+            started = await lifecycle.start(sessionmaker, job_id, attempt, token)
+        except DB_UNAVAILABLE:
+            # Not the job's fault: wait for Postgres without spending an attempt.
+            log.warning("job.postgres_unavailable", exc_info=True)
+            await self._hand_back(job, token, delay_ms=self.retry_delay_ms, reason="postgres down")
+        if not started:
             log.info("job.skipped", reason="finished or unknown")
             return None
         log.info("job.started")
-        started = time.perf_counter()
+        began = time.perf_counter()
 
-        task = asyncio.create_task(self.handler(self.ctx, job_id))
-        self._inflight[str(job.id)] = task
+        running = _Running(job, asyncio.create_task(self.handler(self.ctx, job_id)))
+        self._running[token] = running
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
+            done, _ = await asyncio.wait({running.task}, timeout=self.timeout_s)
         finally:
-            self._inflight.pop(str(job.id), None)
-            if not task.done():
-                task.cancel()
-                await asyncio.wait({task})
+            del self._running[token]
+            if not running.task.done():
+                running.task.cancel()
+                await asyncio.wait({running.task})
 
-        if task.cancelled() and done:
-            # Released by a stopping worker: back to the queue now, without spending an attempt.
-            await lifecycle.release(sessionmaker, job_id)
-            await job.moveToDelayed(int(time.time() * 1000), token)
-            log.info("job.released")
-            raise DelayedError()
+        if done and running.task.cancelled():
+            if running.lock_lost:
+                # Another delivery owns the job now; it is not ours to release or fail.
+                log.warning("job.lock_lost")
+                raise DelayedError()
+            # Released by a stopping worker; its checkpoint stays, another worker resumes.
+            await lifecycle.release(sessionmaker, job_id, token)
+            await self._hand_back(job, token, delay_ms=0, reason="shutdown grace period over")
 
         error: BaseException | None
         if not done:
             error = TimeoutError(f"attempt timed out after {self.timeout_s:g} s")
         else:
-            error = task.exception()
+            error = running.task.exception()
         if error is None:
-            result: dict[str, Any] = task.result()
-            await lifecycle.complete(sessionmaker, job_id, result)
-            log.info("job.completed", duration_s=round(time.perf_counter() - started, 3))
+            result: dict[str, Any] = running.task.result()
+            await lifecycle.complete(sessionmaker, job_id, token, result)
+            log.info("job.completed", duration_s=round(time.perf_counter() - began, 3))
             return result
 
         unrecoverable = isinstance(error, JobFailed)
@@ -129,7 +174,7 @@ class Processor:
             "attempt": attempt,
             "final": final,
         }
-        await lifecycle.fail(sessionmaker, job_id, info, final=final)
+        await lifecycle.fail(sessionmaker, job_id, token, info, final=final)
         if final:
             log.error("job.failed", exc_info=error, **info)
         else:

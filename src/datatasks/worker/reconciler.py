@@ -63,7 +63,7 @@ async def reconcile_once(
             queued = await queues.get(queue).getJob(str(job_id))
             reason = (queued.failedReason if queued else None) or "failed in the queue"
             error = {"message": reason, "type": "QueueFailure", "attempt": None, "final": True}
-            await lifecycle.fail(sessionmaker, job_id, error, final=True)
+            await lifecycle.fail(sessionmaker, job_id, None, error, final=True)
             outcome.failed.append(job_id)
             log.warning("reconcile.failed", job_id=str(job_id), queue=queue.value, reason=reason)
     return outcome

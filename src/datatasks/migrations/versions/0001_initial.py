@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("result", postgresql.JSONB(), nullable=True),
         sa.Column("error", postgresql.JSONB(), nullable=True),
         sa.Column("idempotency_key", sa.String(255), nullable=True),
+        sa.Column("lease", sa.String(128), nullable=True),
         sa.Column("created_at", _TS, server_default=sa.func.now(), nullable=False),
         sa.Column("updated_at", _TS, server_default=sa.func.now(), nullable=False),
         sa.Column("started_at", _TS, nullable=True),
