@@ -74,7 +74,10 @@ class Settings(BaseSettings):
     # JSON request bodies; uploads have a cap of their own.
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     generate_max_count: int = Field(default=10_000_000, ge=1)
+    # Records per COPY transaction (one checkpoint each), and a cap on a chunk's JSON text: a
+    # worker holds two chunks per running job (one being copied, the next being made).
     generate_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
+    generate_chunk_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     # How long the API waits for Redis or Postgres before answering 503.
     dependency_timeout_s: float = Field(default=2.0, gt=0, le=60)
     # How long a stopping worker lets in-flight jobs run before releasing them.

@@ -16,6 +16,7 @@ from pydantic import (
 
 from datatasks.core.storable import unstorable
 from datatasks.generation.fields import INT64_MAX, INT64_MIN, FieldSpec, SequenceField
+from datatasks.generation.sizing import MAX_RECORD_BYTES, record_bytes
 
 MAX_SEED = 2**63 - 1
 RecordType = Annotated[
@@ -79,6 +80,12 @@ class GenerateRequest(BaseModel):
                     f"fields {seen[spec.name]} and {index} are both named {spec.name!r}"
                 )
             seen[spec.name] = index
+        size = record_bytes(fields)
+        if size > MAX_RECORD_BYTES:
+            raise ValueError(
+                f"a record of these fields can take {size} bytes; the limit is {MAX_RECORD_BYTES}"
+                " (fewer or shorter fields)"
+            )
         count = info.data.get("count")  # absent when count itself was invalid
         for index, spec in enumerate(fields):
             # A sequence's last value must fit a 64-bit integer (the generator's and most JSON

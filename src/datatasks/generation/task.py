@@ -23,6 +23,7 @@ from datatasks.core.errors import JobFailed
 from datatasks.generation.fields import FieldSpec
 from datatasks.generation.generator import generate_json_rows
 from datatasks.generation.schemas import GenerateParams
+from datatasks.generation.sizing import chunk_rows
 from datatasks.worker.context import TaskContext
 
 log = structlog.stdlib.get_logger("datatasks.generation")
@@ -87,7 +88,11 @@ async def _fill(
     params: GenerateParams,
 ) -> None:
     loop = asyncio.get_running_loop()
-    chunk = ctx.settings.generate_chunk_size
+    chunk = chunk_rows(
+        params.fields,
+        max_rows=ctx.settings.generate_chunk_size,
+        max_bytes=ctx.settings.generate_chunk_bytes,
+    )
     count = params.count
 
     def make(start: int) -> asyncio.Future[list[Row]]:
