@@ -29,12 +29,6 @@ class NotFound(DataTasksError):
     type_slug = "not-found"
 
 
-class Conflict(DataTasksError):
-    status = 409
-    title = "Conflict"
-    type_slug = "conflict"
-
-
 class InvalidParameters(DataTasksError):
     """A value that passed the schema but not a rule checked later; shaped like a 422 from
     request validation (`errors[]` with the field's location)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import bullmq
@@ -78,9 +77,5 @@ class Queues:
         await queue.client.ping()
 
     async def close(self) -> None:
-        await _close_all(self._queues.values())
+        await asyncio.gather(*(q.close() for q in self._queues.values()), return_exceptions=True)
         self._queues.clear()
-
-
-async def _close_all(queues: Iterable[bullmq.Queue]) -> None:
-    await asyncio.gather(*(q.close() for q in queues), return_exceptions=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -23,8 +22,3 @@ def alembic_config(settings: Settings) -> Config:
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """`alembic upgrade head`; safe to run any number of times."""
     command.upgrade(alembic_config(settings), revision)
-
-
-async def upgrade_async(settings: Settings, revision: str = "head") -> None:
-    # env.py runs its own event loop, so it must not share the caller's.
-    await asyncio.to_thread(upgrade, settings, revision)
