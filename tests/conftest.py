@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,9 @@ from datatasks.models import Job
 from datatasks.worker.context import Handler
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.main import run_worker as run_worker_process
+
+# S3-compatible server (moto) and per-test storage fixtures.
+pytest_plugins = ["tests.fixtures.s3"]
 
 TABLES = ("records", "datasets", "uploads", "jobs")
 
@@ -99,10 +103,13 @@ async def _drop_schema(settings: Settings) -> None:
 
 
 @pytest.fixture
-async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
-    """Settings for one test: its own queue prefix; tables emptied and keys deleted after it."""
+async def settings(base_settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings for one test: its own queue prefix and storage directory; tables emptied and
+    keys deleted after it."""
     prefix = f"{base_settings.queue_prefix}-{uuid.uuid4().hex[:8]}"
-    settings = base_settings.model_copy(update={"queue_prefix": prefix})
+    settings = base_settings.model_copy(
+        update={"queue_prefix": prefix, "storage_dir": tmp_path / "storage"}
+    )
     yield settings
     redis = aioredis.from_url(str(settings.redis_url))
     keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]

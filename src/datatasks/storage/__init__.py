@@ -1,0 +1,26 @@
+"""Object storage for uploads and exports; `create_storage` picks the backend from the settings."""
+
+from __future__ import annotations
+
+from datatasks.core.config import Settings, StorageBackend
+from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage
+from datatasks.storage.local import LocalStorage
+from datatasks.storage.s3 import S3Storage
+
+__all__ = ["ObjectInfo", "ObjectWriter", "Storage", "create_storage"]
+
+
+def create_storage(settings: Settings) -> Storage:
+    """The configured backend. Makes no connection (S3 connects on first use); the caller owns
+    the result and must `await storage.close()` at shutdown."""
+    if settings.storage_backend is StorageBackend.s3:
+        secret = settings.s3_secret_access_key
+        return S3Storage(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret is not None else None,
+            part_size=settings.s3_part_size,
+        )
+    return LocalStorage(settings.storage_dir)
