@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from bench import generation, http
+from bench import exports, generation, http
 from bench.service import bench_settings, running_service
 
 
@@ -27,6 +27,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     if "generation" in args.only:
         async with running_service(bench_settings()) as service:
             results["generation"] = await generation.run(service, args.rows, args.repeat)
+    if "exports" in args.only:
+        async with running_service(bench_settings()) as service:
+            results["exports"] = await exports.run(service, args.rows, args.repeat)
     if "http" in args.only:
         # No worker: the enqueue path alone is measured; the queued jobs are dropped after.
         async with running_service(bench_settings(), worker=False) as service:
@@ -43,6 +46,17 @@ def _print(results: dict[str, Any]) -> None:
             f"  ratio             {gen['ratio']:>14} (target >= {gen['target_ratio']}; "
             f"runs {gen['ratios']})"
         )
+    if exp := results.get("exports"):
+        print(f"\nExport, {exp['rows']:,} records")
+        print(
+            f"  raw COPY (SELECT ...) TO file, CSV {exp['raw_copy_csv_rows_per_min']:>14,} rows/min"
+        )
+        for fmt, target in (("csv", 0.7), ("ndjson", 0.5)):
+            print(
+                f"  export job, {fmt:<6}               {exp[f'{fmt}_rows_per_min']:>14,} rows/min"
+                f"  ratio {exp[f'{fmt}_ratio']} (target >= {target})"
+            )
+            print(f"  {fmt} worker peak RSS (MiB): {exp[f'{fmt}_peak_rss_mb']}")
     if rows := results.get("http"):
         print(f"\n{'endpoint':<26}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
         for r in rows:
@@ -58,7 +72,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="raw/worker pairs")
     parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
     parser.add_argument(
-        "--only", nargs="+", default=["generation", "http"], choices=["generation", "http"]
+        "--only",
+        nargs="+",
+        default=["generation", "exports", "http"],
+        choices=["generation", "exports", "http"],
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
     args = parser.parse_args()

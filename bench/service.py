@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,7 +36,7 @@ def _free_port() -> int:
 
 
 class Service:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, storage_dir: Path) -> None:
         self.settings = settings
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,11 +45,14 @@ class Service:
             "DATABASE_SCHEMA": settings.database_schema,
             "QUEUE_PREFIX": settings.queue_prefix,
             "LOG_LEVEL": "WARNING",
+            "STORAGE_DIR": str(storage_dir),
         }
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str) -> None:
-        self.procs.append(subprocess.Popen([DATATASKS, *args], env=self.env))
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([DATATASKS, *args], env=self.env)
+        self.procs.append(proc)
+        return proc
 
     async def wait_ready(self) -> None:
         async with httpx.AsyncClient() as client, asyncio.timeout(30):
@@ -62,7 +66,8 @@ class Service:
 
     def stop(self) -> None:
         for proc in self.procs:
-            proc.terminate()
+            if proc.poll() is None:
+                proc.terminate()
         for proc in self.procs:
             proc.wait(timeout=60)
 
@@ -73,7 +78,8 @@ async def running_service(
 ) -> AsyncIterator[Service]:
     """A migrated schema with the API and/or a worker running; all of it removed afterwards."""
     await asyncio.to_thread(upgrade, settings)
-    service = Service(settings)
+    storage = tempfile.TemporaryDirectory(prefix="datatasks-bench-")
+    service = Service(settings, Path(storage.name))
     try:
         if api:
             service.start("api", "--port", str(service.port))
@@ -85,6 +91,7 @@ async def running_service(
     finally:
         service.stop()
         await drop(settings)
+        storage.cleanup()
 
 
 async def drop(settings: Settings) -> None:

@@ -14,9 +14,11 @@ from datatasks.core.middleware import RequestContextMiddleware
 from datatasks.core.openapi import install_openapi
 from datatasks.core.problems import install_problem_handlers
 from datatasks.core.queue import Queues
+from datatasks.exports.routes import router as exports_router
 from datatasks.generation.routes import router as generation_router
 from datatasks.health.routes import router as health_router
 from datatasks.jobs.routes import router as jobs_router
+from datatasks.storage import create_storage
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,13 +28,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         queues = Queues(settings)
+        storage = create_storage(settings)
         app.state.engine = engine
+        app.state.storage = storage
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.queues = queues
         try:
             yield
         finally:
             # Reverse order of creation.
+            await storage.close()
             await queues.close()
             await engine.dispose()
 
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_openapi(app)
     app.include_router(generation_router)
+    app.include_router(exports_router)
     app.include_router(jobs_router)
     app.include_router(health_router)
     return app

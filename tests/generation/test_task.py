@@ -15,6 +15,7 @@ import pytest
 from datatasks.core.config import Settings
 from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.generation.task import run_generation
+from datatasks.storage.local import LocalStorage
 from datatasks.worker.context import TaskContext
 
 ALL_TYPES: list[dict[str, Any]] = [
@@ -127,7 +128,7 @@ async def test_an_interrupted_job_resumes_from_its_checkpoint_without_duplicates
     cpu: ThreadPoolExecutor,
 ) -> None:
     settings = settings.model_copy(update={"generate_chunk_size": 1_000})
-    ctx = TaskContext(settings, sessionmaker, pool, cpu)
+    ctx = TaskContext(settings, sessionmaker, pool, cpu, LocalStorage(settings.storage_dir))
     accepted = (await client.post("/generate", json=request(10_000, seed=5))).json()
     job_id = uuid.UUID(accepted["job_id"])
 
@@ -163,7 +164,7 @@ async def test_two_deliveries_at_once_write_each_chunk_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = settings.model_copy(update={"generate_chunk_size": 1_000})
-    ctx = TaskContext(settings, sessionmaker, pool, cpu)
+    ctx = TaskContext(settings, sessionmaker, pool, cpu, LocalStorage(settings.storage_dir))
     accepted = (await client.post("/generate", json=request(8_000, seed=3))).json()
     job_id = uuid.UUID(accepted["job_id"])
     results = await asyncio.gather(run_generation(ctx, job_id), run_generation(ctx, job_id))

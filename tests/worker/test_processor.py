@@ -190,7 +190,7 @@ async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
     # nobody on it. Here the fetch is done by hand and the processor never called.
     job_id = await submit(client)
     processor = Processor(
-        TaskContext(settings, sessionmaker, None, None),  # type: ignore[arg-type]
+        TaskContext(settings, sessionmaker, None, None, None),  # type: ignore[arg-type]
         QueueName.generation,
         lambda ctx, job_id: asyncio.sleep(0, {}),
     )
@@ -235,7 +235,7 @@ async def test_postgres_down_at_start_hands_the_job_back_without_spending_an_att
     )
     engine = create_engine(down)
     processor = Processor(
-        TaskContext(settings, create_sessionmaker(engine), None, None),  # type: ignore[arg-type]
+        TaskContext(settings, create_sessionmaker(engine), None, None, None),  # type: ignore[arg-type]
         QueueName.generation,
         lambda ctx, job_id: asyncio.sleep(0, {}),
     )
@@ -267,7 +267,7 @@ async def test_a_delivery_that_lost_its_lock_stops_and_leaves_the_job_alone(
 
     job_id = await submit(client)
     processor = Processor(
-        TaskContext(settings, sessionmaker, None, None),  # type: ignore[arg-type]
+        TaskContext(settings, sessionmaker, None, None, None),  # type: ignore[arg-type]
         QueueName.generation,
         long,
     )

@@ -6,7 +6,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, PostgresDsn, RedisDsn, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PostgresDsn,
+    RedisDsn,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from datatasks.core.errors import ConfigError
@@ -17,6 +25,11 @@ class Environment(StrEnum):
     staging = "staging"
     production = "production"
     test = "test"
+
+
+class StorageBackend(StrEnum):
+    local = "local"
+    s3 = "s3"
 
 
 class QueueName(StrEnum):
@@ -68,8 +81,18 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
 
-    storage_backend: str = Field(default="local", pattern=r"^(local|s3)$")
+    storage_backend: StorageBackend = StorageBackend.local
+    # local: objects live under this directory (created if missing).
     storage_dir: Path = Path("var/storage")
+    # s3: any S3-compatible service; credentials may also come from the usual AWS sources.
+    s3_bucket: str = "datatasks"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Lifetime of export download links (signed API links, or S3 presigned URLs).
+    download_link_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    s3_part_size: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
 
     # JSON request bodies; uploads have a cap of their own.
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datatasks.core.config import Settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues
+from datatasks.storage import Storage
 
 
 async def _settings(request: Request) -> Settings:
@@ -35,6 +36,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+StorageDep = Annotated[Storage, Depends(_storage)]
 QueuesDep = Annotated[Queues, Depends(_queues)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]

@@ -56,3 +56,7 @@ class DependencyUnavailable(DataTasksError):
 
 class JobFailed(Exception):
     """A task handler's failure that retrying cannot fix (bad parameters, missing rows)."""
+
+
+class JobCancelled(JobFailed):
+    """The job was cancelled while it ran: stop at the next chunk, and do not retry."""

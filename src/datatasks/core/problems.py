@@ -73,6 +73,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problems a route can answer with."""
     described = {
         400: "Bad request",
+        403: "The link is invalid or has expired",
         404: "Not found",
         409: "Conflict with the job's state",
         413: "Payload too large",

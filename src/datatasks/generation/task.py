@@ -19,7 +19,7 @@ import orjson
 import structlog
 from pydantic import ValidationError
 
-from datatasks.core.errors import JobFailed
+from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.generation.fields import FieldSpec
 from datatasks.generation.generator import generate_json_rows
 from datatasks.generation.schemas import GenerateParams
@@ -30,10 +30,6 @@ log = structlog.stdlib.get_logger("datatasks.generation")
 
 COPY_COLUMNS = ("dataset_id", "record_type", "data")
 Row = tuple[uuid.UUID, str, str]
-
-
-class JobCancelled(JobFailed):
-    """The job was cancelled while it ran: stop at this chunk, and do not retry."""
 
 
 async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:

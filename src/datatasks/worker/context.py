@@ -12,6 +12,7 @@ import asyncpg
 
 from datatasks.core.config import Settings
 from datatasks.core.db import SessionMaker
+from datatasks.storage import Storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class TaskContext:
     pool: asyncpg.Pool
     # CPU work (making rows) runs here so it overlaps with the COPY on the event loop.
     cpu: ThreadPoolExecutor
+    storage: Storage
 
 
 # A handler takes the job row's id and returns the job's result. It must be idempotent:

@@ -17,6 +17,7 @@ import structlog
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import create_copy_pool, create_engine, create_sessionmaker
 from datatasks.core.queue import Queues, connection_options
+from datatasks.storage import create_storage
 from datatasks.worker.context import Handler, TaskContext
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.processor import Processor
@@ -70,7 +71,9 @@ async def run_worker(
         # The reconciler re-enqueues through the same producer the API uses.
         producer = Queues(settings)
         resources.push_async_callback(producer.close)
-        ctx = TaskContext(settings, create_sessionmaker(engine), pool, cpu)
+        storage = create_storage(settings)
+        resources.push_async_callback(storage.close)
+        ctx = TaskContext(settings, create_sessionmaker(engine), pool, cpu, storage)
         code = await _consume(settings, ctx, producer, queues, concurrency, stop, handlers)
     return code
 

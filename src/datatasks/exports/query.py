@@ -1,0 +1,133 @@
+"""The SQL that selects and formats an export's records, so Postgres does the formatting.
+
+Field names reach the SQL only as bound parameters (asyncpg quotes them), never as identifiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+
+from datatasks.exports.schemas import ExportRequest
+
+
+@dataclass
+class Select:
+    """A SELECT over `records` with the request's filters; `args` are its bound parameters."""
+
+    args: list[Any] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
+
+    def bind(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def text(self, value: str) -> str:
+        """A bound text parameter, typed: `data->$1` alone is ambiguous to Postgres."""
+        return f"{self.bind(value)}::text"
+
+    def sql(self, columns: str) -> str:
+        return f"SELECT {columns} FROM records WHERE {self.condition()} ORDER BY id"  # noqa: S608
+
+    def count_sql(self) -> str:
+        return f"SELECT count(*) FROM records WHERE {self.condition()}"  # noqa: S608
+
+    def condition(self) -> str:
+        return " AND ".join(self.where) or "TRUE"
+
+
+def filtered(params: ExportRequest) -> Select:
+    select = Select()
+    if params.dataset_id is not None:
+        select.where.append(f"dataset_id = {select.bind(params.dataset_id)}")
+    if params.record_type is not None:
+        select.where.append(f"record_type = {select.bind(params.record_type)}")
+    if params.created_from is not None:
+        select.where.append(f"created_at >= {select.bind(params.created_from)}")
+    if params.created_to is not None:
+        select.where.append(f"created_at < {select.bind(params.created_to)}")
+    return select
+
+
+def csv_columns(select: Select, fields: list[str], *, formula_escape: bool) -> str:
+    """One text column per field: strings as they are, numbers and booleans as JSON writes
+    them, nested values as JSON text, null and missing as empty cells."""
+    columns = []
+    for name in fields:
+        key = select.text(name)
+        text = f"(data->>{key})"
+        if formula_escape:
+            # OWASP: a text cell a spreadsheet would run as a formula gets a leading '.
+            # Only JSON strings: the number -5 is data, not a formula.
+            text = (
+                f"CASE WHEN jsonb_typeof(data->{key}) = 'string' AND left({text}, 1) IN "
+                f"('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {text} ELSE {text} END"
+            )
+        columns.append(text)
+    return ", ".join(columns)
+
+
+def json_object_column(select: Select, fields: list[str]) -> str:
+    """One column holding each record as a compact JSON object with keys in `fields` order.
+
+    Built by concatenation: json_build_object takes at most 50 pairs and jsonb reorders keys.
+    """
+    parts = []
+    for index, name in enumerate(fields):
+        prefix = ("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"
+        parts.append(select.text(prefix))
+        parts.append(f"coalesce((data->{select.text(name)})::text, 'null')")
+    return " || ".join(parts) + " || '}'" if parts else "'{}'"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The export's fields in order, and the generation type of those whose type is known
+    (from the datasets' schemas, where every dataset having the field agrees)."""
+
+    fields: list[str]
+    types: dict[str, str]
+
+
+async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Columns:
+    """The requested fields, or else the union of the matching datasets' schemas in order
+    (falling back to the keys actually present when a dataset has no schema)."""
+    datasets = Select()
+    if params.dataset_id is not None:
+        datasets.where.append(f"id = {datasets.bind(params.dataset_id)}")
+    if params.record_type is not None:
+        datasets.where.append(f"record_type = {datasets.bind(params.record_type)}")
+    where = " AND ".join(datasets.where) or "TRUE"
+    rows = await conn.fetch(
+        f"SELECT schema::text FROM datasets WHERE {where} ORDER BY created_at, id",  # noqa: S608
+        *datasets.args,
+    )
+    schemas: list[list[dict[str, Any]]] = [orjson.loads(r[0]) for r in rows if r[0] is not None]
+    types: dict[str, str] = {}
+    conflicting: set[str] = set()
+    for schema in schemas:
+        for spec in schema:
+            if types.setdefault(spec["name"], spec["type"]) != spec["type"]:
+                conflicting.add(spec["name"])
+    for name in conflicting:
+        del types[name]
+    if params.fields is not None:
+        fields = list(params.fields)
+    elif len(schemas) < len(rows):
+        fields = await _keys_present(conn, params)
+    else:
+        fields = list(dict.fromkeys(spec["name"] for schema in schemas for spec in schema))
+    return Columns(fields, types)
+
+
+async def _keys_present(conn: asyncpg.Connection, params: ExportRequest) -> list[str]:
+    select = filtered(params)
+    rows = await conn.fetch(
+        f"SELECT DISTINCT jsonb_object_keys(data) AS k FROM records WHERE {select.condition()} "  # noqa: S608
+        "ORDER BY k",
+        *select.args,
+    )
+    return [r[0] for r in rows]

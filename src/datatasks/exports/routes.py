@@ -1,0 +1,137 @@
+"""`POST /export` queues an export; finished exports are downloaded through expiring links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
+from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
+from datatasks.core.limits import require_json
+from datatasks.core.problems import responses
+from datatasks.exports.links import download_path, issue_link, verify
+from datatasks.exports.schemas import ExportRequest
+from datatasks.jobs import service as jobs
+from datatasks.jobs.schemas import JobAccepted
+from datatasks.models import Dataset, JobStatus, JobType
+from datatasks.storage.local import LocalStorage
+
+router = APIRouter(tags=["exports"])
+
+
+class Forbidden(DataTasksError):
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class NotReady(DataTasksError):
+    status = 409
+    title = "Conflict"
+    type_slug = "not-ready"
+
+
+class DownloadLink(BaseModel):
+    download_url: str
+    expires_at: datetime
+
+
+@router.post(
+    "/export",
+    status_code=202,
+    response_model=JobAccepted,
+    responses=responses(413, 415, 422, 503),
+    dependencies=[Depends(require_json)],
+    summary="Queue an export of records to CSV, JSON, NDJSON or Parquet",
+)
+async def export(
+    body: ExportRequest, response: Response, session: SessionDep, queues: QueuesDep
+) -> JobAccepted:
+    if body.dataset_id is not None:
+        found = await session.scalar(select(Dataset.id).where(Dataset.id == body.dataset_id))
+        if found is None:
+            raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
+    job_id = await jobs.submit(
+        session, queues, job_type=JobType.export, params=body.model_dump(mode="json"), total=0
+    )
+    status_url = f"/status/{job_id}"
+    response.headers["Location"] = status_url
+    return JobAccepted(job_id=job_id, status_url=status_url)
+
+
+async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:
+    job = await jobs.get_job(session, jobs.parse_job_id(job_id))
+    if job.type != JobType.export:
+        raise NotFound(f"job {job.id} is not an export")
+    if job.status != JobStatus.completed or not job.result:
+        raise NotReady(f"export {job.id} is {job.status}; it has no file yet")
+    return job.result
+
+
+@router.post(
+    "/exports/{job_id}/link",
+    response_model=DownloadLink,
+    responses=responses(404, 409, 503),
+    summary="A fresh download link for a finished export",
+)
+async def new_link(
+    job_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep
+) -> DownloadLink:
+    result = await _finished_export(session, job_id)
+    url, expires_at = await issue_link(
+        settings,
+        storage,
+        job_id=jobs.parse_job_id(job_id),
+        key=result["key"],
+        filename=result["filename"],
+        content_type=result["content_type"],
+    )
+    return DownloadLink(download_url=url, expires_at=expires_at)
+
+
+@router.get(
+    "/exports/{job_id}/download",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "the file; Range requests are supported", "content": {"*/*": {}}},
+        307: {"description": "redirect to the file in object storage"},
+        **responses(403, 404, 409),
+    },
+    summary="Download a finished export (the link in its status)",
+)
+async def download(
+    job_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query(max_length=128)],
+) -> Response:
+    if not verify(
+        settings.secret_key, download_path(jobs.parse_job_id(job_id)), expires, signature
+    ):
+        raise Forbidden("this download link is invalid or has expired; ask for a new one")
+    result = await _finished_export(session, job_id)
+    if not isinstance(storage, LocalStorage):
+        url = await storage.presigned_url(
+            result["key"],
+            expires_s=max(60, expires - int(datetime.now().timestamp())),
+            filename=result["filename"],
+            content_type=result["content_type"],
+        )
+        return RedirectResponse(url or "", status_code=307)
+    path = storage.path(result["key"])
+    if not path.is_file():
+        raise NotFound(f"the file of export {job_id} is gone")
+    # FileResponse streams from disk and answers Range requests (206) itself.
+    return FileResponse(
+        path,
+        media_type=result["content_type"],
+        filename=result["filename"],
+        content_disposition_type="attachment",
+    )

@@ -1,0 +1,164 @@
+"""The export job: stream matching records out of Postgres into a file in storage.
+
+Postgres does the formatting (COPY ... TO STDOUT), so rows never pass through a Python loop
+for CSV, JSON and NDJSON; Parquet goes through a server-side cursor a row group at a time.
+The file is published under its key only when complete (see Storage.create); a retry writes
+it again from the start.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import structlog
+from pydantic import ValidationError
+
+from datatasks.core.errors import JobCancelled, JobFailed
+from datatasks.exports.links import issue_link
+from datatasks.exports.parquet import write_parquet
+from datatasks.exports.query import (
+    Columns,
+    csv_columns,
+    filtered,
+    json_object_column,
+    resolve_columns,
+)
+from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
+from datatasks.exports.sink import ExportSink, JsonArrayFraming
+from datatasks.worker.context import TaskContext
+
+log = structlog.stdlib.get_logger("datatasks.exports")
+
+# COPY's CSV format with control characters as quote and delimiter never quotes a JSON text
+# (JSON escapes every control character), so each line is exactly one record's JSON.
+_JSON_LINES = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
+_PROGRESS_EVERY_S = 1.0
+
+
+def export_key(job_id: uuid.UUID, filename: str) -> str:
+    return f"exports/{job_id}/{filename}"
+
+
+async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.pool.acquire() as conn:
+        raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
+        try:
+            params = ExportRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            raise JobFailed(f"invalid export parameters: {exc}") from exc
+        columns = await resolve_columns(conn, params)
+        select = filtered(params)
+        total = await conn.fetchval(select.count_sql(), *select.args)
+        await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, total)
+        if total and not columns.fields:
+            raise JobFailed("the matching records have no fields; name them in `fields`")
+
+        filename = params.download_name(job_id)
+        key = export_key(job_id, filename)
+        content_type = _content_type(params)
+        progress = _Progress(ctx, job_id)
+        async with ctx.storage.create(key, content_type=content_type) as writer:
+            # Parquet compresses inside the file; other formats are gzipped whole.
+            gzip = params.compression is Compression.gzip and params.format != ExportFormat.parquet
+            sink = ExportSink(writer, gzip=gzip)
+            if params.format is ExportFormat.parquet:
+                codec = "gzip" if params.compression is Compression.gzip else "none"
+                rows = await write_parquet(
+                    conn, select, columns, sink, codec=codec, on_rows=progress.update
+                )
+            else:
+                rows = await _copy_out(conn, params, columns, sink, progress)
+            await sink.finish()
+
+    url, expires_at = await issue_link(
+        ctx.settings,
+        ctx.storage,
+        job_id=job_id,
+        key=key,
+        filename=filename,
+        content_type=content_type,
+    )
+    log.info("export.written", rows=rows, bytes=sink.size, key=key)
+    return {
+        "rows": rows,
+        "bytes": sink.size,
+        "sha256": sink.sha256,
+        "format": params.format.value,
+        "compression": params.compression.value,
+        "fields": columns.fields,
+        "filename": filename,
+        "content_type": content_type,
+        "key": key,
+        "download_url": url,
+        "expires_at": expires_at.isoformat(),
+    }
+
+
+def _content_type(params: ExportRequest) -> str:
+    if params.compression is Compression.gzip and params.format is not ExportFormat.parquet:
+        return "application/gzip"
+    return params.format.content_type
+
+
+async def _copy_out(
+    conn: asyncpg.Connection,
+    params: ExportRequest,
+    columns: Columns,
+    sink: ExportSink,
+    progress: _Progress,
+) -> int:
+    select = filtered(params)
+    target: ExportSink | JsonArrayFraming = sink
+    options: dict[str, str]
+    if params.format is ExportFormat.csv:
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(columns.fields)
+        await sink.write(header.getvalue().encode())
+        query = select.sql(
+            csv_columns(select, columns.fields, formula_escape=params.csv_formula_escape)
+        )
+        options = {"format": "csv"}
+    else:
+        query = select.sql(json_object_column(select, columns.fields))
+        options = _JSON_LINES
+        if params.format is ExportFormat.json:
+            target = JsonArrayFraming(sink)
+
+    lines = 0
+
+    async def output(data: bytes) -> None:
+        nonlocal lines
+        await target.write(data)
+        lines += data.count(b"\n")
+        await progress.update(lines)
+
+    status: str = await conn.copy_from_query(query, *select.args, output=output, **options)
+    if isinstance(target, JsonArrayFraming):
+        await target.finish()
+    return int(status.split()[-1])
+
+
+class _Progress:
+    """Writes rows-done to the job row about once a second, and stops a cancelled job."""
+
+    def __init__(self, ctx: TaskContext, job_id: uuid.UUID) -> None:
+        self._ctx = ctx
+        self._job_id = job_id
+        self._next = time.monotonic() + _PROGRESS_EVERY_S
+
+    async def update(self, done: int) -> None:
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + _PROGRESS_EVERY_S
+        status = await self._ctx.pool.fetchval(
+            "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1 RETURNING status",
+            self._job_id,
+            done,
+        )
+        if status == "cancelled":
+            raise JobCancelled(f"job {self._job_id} was cancelled")
