@@ -28,7 +28,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         async with running_service(bench_settings()) as service:
             results["generation"] = await generation.run(service, args.rows, args.repeat)
     if "exports" in args.only:
-        async with running_service(bench_settings()) as service:
+        async with running_service(bench_settings(), worker=False) as service:
             results["exports"] = await exports.run(service, args.rows, args.repeat)
     if "http" in args.only:
         # No worker: the enqueue path alone is measured; the queued jobs are dropped after.

@@ -82,7 +82,8 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 async def peak_rss(service: Service, dataset_id: str, fmt: str) -> float:
-    """Peak RSS (MiB) of a fresh export-only worker that runs one export."""
+    """Peak RSS (MiB) of a fresh export-only worker that runs one export (the only export
+    worker running)."""
     proc = service.start("worker", "--queues", "export")
     try:
         await export_rate(service, dataset_id, fmt)
@@ -93,16 +94,22 @@ async def peak_rss(service: Service, dataset_id: str, fmt: str) -> float:
 
 
 async def run(service: Service, rows: int, repeat: int) -> dict[str, Any]:
+    """Expects a service with no worker running: it starts its own, one queue each, so the
+    export worker measured is the one that runs the export."""
+    service.start("worker", "--queues", "generation")
     small = await make_dataset(service, rows // 10)
     large = await make_dataset(service, rows)
     raw: list[float] = []
     rates: dict[str, list[float]] = {"csv": [], "ndjson": []}
+    exporter = service.start("worker", "--queues", "export")
     for _ in range(repeat):
         raw.append(await raw_copy_rate(service, large, rows))
         for fmt in rates:
             rate, exported = await export_rate(service, large, fmt)
             assert exported == rows
             rates[fmt].append(rate)
+    exporter.terminate()
+    exporter.wait(timeout=60)
     raw_rate = statistics.median(raw)
     result: dict[str, Any] = {
         "rows": rows,

@@ -52,6 +52,12 @@ def filtered(params: ExportRequest) -> Select:
     return select
 
 
+async def estimate_rows(conn: asyncpg.Connection, select: Select) -> int:
+    """The planner's estimate of how many rows `select` matches (for progress only)."""
+    plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {select.sql('1')}", *select.args)
+    return int(orjson.loads(plan)[0]["Plan"]["Plan Rows"])
+
+
 def csv_columns(select: Select, fields: list[str], *, formula_escape: bool) -> str:
     """One text column per field: strings as they are, numbers and booleans as JSON writes
     them, nested values as JSON text, null and missing as empty cells."""
@@ -60,21 +66,28 @@ def csv_columns(select: Select, fields: list[str], *, formula_escape: bool) -> s
         key = select.text(name)
         text = f"(data->>{key})"
         if formula_escape:
-            # OWASP: a text cell a spreadsheet would run as a formula gets a leading '.
-            # Only JSON strings: the number -5 is data, not a formula.
+            # OWASP: a text cell a spreadsheet would run as a formula (first character = + - @
+            # tab or CR) gets a leading '. Only JSON strings: the number -5 is data. The cheap
+            # test on the first character comes first; the type is looked up only for '-'.
             text = (
-                f"CASE WHEN jsonb_typeof(data->{key}) = 'string' AND left({text}, 1) IN "
-                f"('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {text} ELSE {text} END"
+                f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) THEN CASE WHEN "
+                f"ascii({text}) <> 45 OR jsonb_typeof(data->{key}) = 'string' "
+                f"THEN '''' || {text} ELSE {text} END ELSE {text} END"
             )
         columns.append(text)
     return ", ".join(columns)
 
 
-def json_object_column(select: Select, fields: list[str]) -> str:
-    """One column holding each record as a compact JSON object with keys in `fields` order.
+def json_object_column(select: Select, fields: list[str] | None) -> str:
+    """One column holding each record as a JSON object.
 
-    Built by concatenation: json_build_object takes at most 50 pairs and jsonb reorders keys.
+    Without a projection (`fields` None) that is the stored record itself, keys in jsonb's
+    order: nearly twice as fast as rebuilding it. With one, the object is built by
+    concatenation with keys in `fields` order (json_build_object takes at most 50 pairs, and
+    jsonb_build_object reorders keys).
     """
+    if fields is None:
+        return "data::text"
     parts = []
     for index, name in enumerate(fields):
         prefix = ("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"

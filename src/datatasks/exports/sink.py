@@ -8,8 +8,8 @@ import zlib
 
 from datatasks.storage import ObjectWriter
 
-# Compressing off the event loop pays for the thread hop only for larger pieces (zlib releases
-# the GIL, so a thread also lets it run beside the COPY).
+# Compressing and hashing run in threads (zlib and hashlib release the GIL, so they run beside
+# the COPY); a thread hop pays off only for larger pieces.
 _BATCH = 1 << 20
 
 
@@ -30,25 +30,27 @@ class ExportSink:
         return self._hash.hexdigest()
 
     async def write(self, data: bytes) -> None:
-        if self._compressor is None:
-            await self._emit(data)
-            return
+        # COPY hands over ~8 KiB at a time; the work below pays off per MiB.
         self._pending += data
         if len(self._pending) >= _BATCH:
-            pending, self._pending = bytes(self._pending), bytearray()
-            await self._emit(await asyncio.to_thread(self._compressor.compress, pending))
+            await self._flush(final=False)
 
     async def finish(self) -> None:
-        if self._compressor is not None:
-            pending, self._pending = bytes(self._pending), bytearray()
-            compressor = self._compressor
-            await self._emit(compressor.compress(pending) + compressor.flush())
+        await self._flush(final=True)
 
-    async def _emit(self, data: bytes) -> None:
+    async def _flush(self, *, final: bool) -> None:
+        data, self._pending = bytes(self._pending), bytearray()
+        if self._compressor is not None:
+            compressor = self._compressor
+            data = await asyncio.to_thread(compressor.compress, data)
+            if final:
+                data += compressor.flush()
         if data:
-            self._hash.update(data)
             self.size += len(data)
-            await self._writer.write(data)
+            # hashlib releases the GIL: hashing runs beside the write.
+            await asyncio.gather(
+                asyncio.to_thread(self._hash.update, data), self._writer.write(data)
+            )
 
 
 class JsonArrayFraming:
@@ -75,3 +77,32 @@ class JsonArrayFraming:
 
     async def finish(self) -> None:
         await self._sink.write(b"[]\n" if not self._started else b"\n]\n")
+
+
+class Pipe:
+    """Decouples the COPY from the writing: chunks go through a bounded queue to a task that
+    writes them, so Postgres keeps producing while a chunk is hashed, compressed and stored.
+    The bound (not the result size) caps memory; a full queue holds the COPY back."""
+
+    def __init__(self, target: ExportSink | JsonArrayFraming, *, max_chunks: int = 32) -> None:
+        self._target = target
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_chunks)
+        self._task = asyncio.create_task(self._drain())
+
+    async def put(self, data: bytes) -> None:
+        if self._task.done():
+            # The writer failed: surface its error rather than feed a dead queue.
+            await self._task
+        await self._queue.put(data)
+
+    async def close(self) -> None:
+        """Wait until everything put has been written; raises the writer's error if any."""
+        await self._queue.put(None)
+        await self._task
+
+    def abort(self) -> None:
+        self._task.cancel()
+
+    async def _drain(self) -> None:
+        while (data := await self._queue.get()) is not None:
+            await self._target.write(data)

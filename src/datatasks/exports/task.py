@@ -24,12 +24,13 @@ from datatasks.exports.parquet import write_parquet
 from datatasks.exports.query import (
     Columns,
     csv_columns,
+    estimate_rows,
     filtered,
     json_object_column,
     resolve_columns,
 )
 from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
-from datatasks.exports.sink import ExportSink, JsonArrayFraming
+from datatasks.exports.sink import ExportSink, JsonArrayFraming, Pipe
 from datatasks.worker.context import TaskContext
 
 log = structlog.stdlib.get_logger("datatasks.exports")
@@ -53,10 +54,9 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             raise JobFailed(f"invalid export parameters: {exc}") from exc
         columns = await resolve_columns(conn, params)
         select = filtered(params)
-        total = await conn.fetchval(select.count_sql(), *select.args)
+        # The planner's estimate, not count(*): progress needs no second pass over the rows.
+        total = await estimate_rows(conn, select)
         await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, total)
-        if total and not columns.fields:
-            raise JobFailed("the matching records have no fields; name them in `fields`")
 
         filename = params.download_name(job_id)
         key = export_key(job_id, filename)
@@ -74,6 +74,8 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             else:
                 rows = await _copy_out(conn, params, columns, sink, progress)
             await sink.finish()
+        # Completion sets done to the total: make the total exact.
+        await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, rows)
 
     url, expires_at = await issue_link(
         ctx.settings,
@@ -124,20 +126,29 @@ async def _copy_out(
         )
         options = {"format": "csv"}
     else:
-        query = select.sql(json_object_column(select, columns.fields))
+        query = select.sql(json_object_column(select, params.fields))
         options = _JSON_LINES
         if params.format is ExportFormat.json:
             target = JsonArrayFraming(sink)
 
-    lines = 0
+    received = 0
+    pipe = Pipe(target)
 
     async def output(data: bytes) -> None:
-        nonlocal lines
-        await target.write(data)
-        lines += data.count(b"\n")
-        await progress.update(lines)
+        nonlocal received
+        received += len(data)
+        await pipe.put(data)
+        if progress.due():
+            # Rows so far, from this chunk's rows per byte: counting every newline of the
+            # stream would cost more than progress is worth. (COPY's status gives the exact
+            # count at the end.)
+            await progress.report(received * data.count(b"\n") // len(data))
 
-    status: str = await conn.copy_from_query(query, *select.args, output=output, **options)
+    try:
+        status: str = await conn.copy_from_query(query, *select.args, output=output, **options)
+        await pipe.close()
+    finally:
+        pipe.abort()
     if isinstance(target, JsonArrayFraming):
         await target.finish()
     return int(status.split()[-1])
@@ -151,9 +162,15 @@ class _Progress:
         self._job_id = job_id
         self._next = time.monotonic() + _PROGRESS_EVERY_S
 
+    def due(self) -> bool:
+        return time.monotonic() >= self._next
+
     async def update(self, done: int) -> None:
-        if time.monotonic() < self._next:
-            return
+        """Report `done` if a report is due."""
+        if self.due():
+            await self.report(done)
+
+    async def report(self, done: int) -> None:
         self._next = time.monotonic() + _PROGRESS_EVERY_S
         status = await self._ctx.pool.fetchval(
             "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1 RETURNING status",
