@@ -38,6 +38,7 @@ def _free_port() -> int:
 class Service:
     def __init__(self, settings: Settings, storage_dir: Path) -> None:
         self.settings = settings
+        self.storage_dir = storage_dir
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from datatasks.core.config import Settings, load_settings
 from datatasks.core.db import create_engine, create_sessionmaker
-from datatasks.core.limits import BodySizeLimitMiddleware
+from datatasks.core.limits import UPLOAD_FRAMING_BYTES, BodySizeLimitMiddleware
 from datatasks.core.middleware import RequestContextMiddleware
 from datatasks.core.openapi import install_openapi
 from datatasks.core.problems import install_problem_handlers
@@ -50,7 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # The file's own cap is checked as it streams; this allows for the multipart framing.
+        per_path={"/upload": settings.upload_max_bytes + UPLOAD_FRAMING_BYTES},
+    )
     # Added last, so outermost: every response, a refused one too, carries the request id.
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)

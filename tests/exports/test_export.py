@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import time
@@ -122,8 +123,6 @@ async def test_every_format_round_trips_the_rows_in_postgres(
     assert response.status_code == 200
     body = response.content
     assert len(body) == result["bytes"]
-    import hashlib
-
     assert hashlib.sha256(body).hexdigest() == result["sha256"]
     if compression == "gzip" and fmt != "parquet":
         assert result["filename"].endswith(f".{fmt}.gz")
@@ -183,6 +182,41 @@ async def test_projection_order_formula_escape_off_and_unicode(
     assert first[2].startswith("-"), "numbers stay numbers"
 
 
+async def test_every_formula_prefix_is_neutralised_and_numbers_are_not(
+    client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+) -> None:
+    run_worker.start(queues=QUEUES)
+    cells = {
+        "eq": "=1+1",
+        "plus": "+SUM(A1)",
+        "minus": "-2+cmd",
+        "at": "@SUM(A1)",
+        "tab": "\tx",
+        "cr": "\rx",
+        "plain": "hello",
+        "text_num": "-5",
+        "text_plus_num": "+1.5e3",
+    }
+    fields: list[dict[str, Any]] = [
+        {"name": k, "type": "constant", "value": v} for k, v in cells.items()
+    ]
+    fields.append({"name": "number", "type": "integer", "min": -9, "max": -1})
+    accepted = await client.post(
+        "/generate", json={"record_type": "f", "count": 3, "fields": fields}
+    )
+    dataset_id = (await wait_job(accepted.json()["job_id"]))["result"]["dataset_id"]
+    status = await export(client, wait_job, format="csv", dataset_id=dataset_id)
+    body = (await fetch(client, status["result"]["download_url"])).content.decode()
+    header, first, *_ = list(csv.reader(io.StringIO(body, newline="")))
+    row = dict(zip(header, first, strict=True))
+    for name in ("eq", "plus", "minus", "at", "tab", "cr"):
+        assert row[name] == "'" + cells[name], name
+    assert row["plain"] == "hello"
+    assert row["text_num"] == "-5", "text that is just a number is left alone"
+    assert row["text_plus_num"] == "+1.5e3"
+    assert row["number"].startswith("-")
+
+
 async def test_created_range_is_inclusive_exclusive_and_record_type_filters(
     client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
 ) -> None:
@@ -226,6 +260,9 @@ async def test_an_export_matching_nothing_is_a_valid_empty_file(
 async def test_signed_links_and_range_requests(
     client: httpx.AsyncClient, run_worker: Any, wait_job: Any, settings: Settings
 ) -> None:
+    from datatasks.storage.links import _signature
+
+    secret = settings.secret_key.get_secret_value()
     run_worker.start(queues=QUEUES)
     dataset_id = await generate(client, wait_job, count=50)
     status = await export(
@@ -249,8 +286,11 @@ async def test_signed_links_and_range_requests(
     assert tampered.status_code == 403
     other_job = await client.get(f"/exports/{uuid.uuid4()}/download", params=params)
     assert other_job.status_code == 403
-    expired = {**params, "expires": str(int(time.time()) - 1)}
+    # A link we signed ourselves, but for a moment that has passed.
+    past = int(time.time()) - 1
+    expired = {"expires": str(past), "signature": _signature(secret, path, past)}
     assert (await client.get(path, params=expired)).status_code == 403
+    assert (await client.get(path, params={**params, "signature": "é"})).status_code == 422
 
     fresh = await client.post(f"/exports/{status['id']}/link")
     assert fresh.status_code == 200
@@ -328,6 +368,8 @@ async def test_exports_to_s3_download_through_presigned_urls(
     assert result["download_url"].startswith(str(s3_settings.s3_endpoint_url))
     response = await fetch(client, result["download_url"])
     assert response.status_code == 200
+    assert len(response.content) == result["bytes"]
+    assert hashlib.sha256(response.content).hexdigest() == result["sha256"]
     assert result["filename"] in response.headers["content-disposition"]
     body = response.content if fmt == "parquet" else gzip.decompress(response.content)
     assert len(parse(fmt, body)) == 300

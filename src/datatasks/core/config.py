@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/0")
     queue_prefix: str = Field(default="datatasks", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    secret_key: str = _PLACEHOLDER_SECRET
+    # Signs download links. SecretStr: it never shows in a repr or a log line.
+    secret_key: SecretStr = SecretStr(_PLACEHOLDER_SECRET)
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
 
     # JSON request bodies; uploads have a cap of their own.
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    upload_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1_024)
+    # An ingest job fails (and its partial dataset is removed) when more rows than this share
+    # are rejected.
+    ingest_max_reject_share: float = Field(default=0.5, ge=0, le=1)
     generate_max_count: int = Field(default=10_000_000, ge=1)
     # Records per COPY transaction (one checkpoint each), and a cap on a chunk's JSON text: a
     # worker holds two chunks per running job (one being copied, the next being made).
@@ -133,8 +138,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
-        if self.app_env is Environment.production and self.secret_key == _PLACEHOLDER_SECRET:
-            raise ValueError("SECRET_KEY must be set to a real secret in production")
+        secret = self.secret_key.get_secret_value()
+        if self.app_env is Environment.production and (
+            secret == _PLACEHOLDER_SECRET or len(secret) < 32
+        ):
+            raise ValueError("SECRET_KEY must be a real secret of 32+ characters in production")
         return self
 
     def queue(self, name: QueueName) -> QueueSettings:

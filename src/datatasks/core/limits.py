@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatasks.core.errors import DataTasksError
+
+# Multipart headers, boundaries and small form fields on top of an upload's file.
+UPLOAD_FRAMING_BYTES = 64 * 1024
 
 
 class PayloadTooLarge(DataTasksError):
@@ -25,17 +30,22 @@ class BodySizeLimitMiddleware:
     by Content-Length when the client sends one, and by counting as the body streams in when
     it does not (chunked)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes with a cap of their own (uploads), enforced here too as a backstop.
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(scope, send, limit)
                 return
         received = 0
 
@@ -44,20 +54,20 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise self._error()
+                if received > limit:
+                    raise self._error(limit)
             return message
 
         await self.app(scope, counting_receive, send)
 
-    def _error(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"the request body is larger than {self.max_bytes} bytes")
+    def _error(self, limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than {limit} bytes")
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         from datatasks.core.problems import problem_response
 
         request = Request(scope)
-        exc = self._error()
+        exc = self._error(limit)
         response = problem_response(
             request,
             status=exc.status,

@@ -5,6 +5,7 @@ Field names reach the SQL only as bound parameters (asyncpg quotes them), never 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,8 @@ class Select:
     def sql(self, columns: str) -> str:
         return f"SELECT {columns} FROM records WHERE {self.condition()} ORDER BY id"  # noqa: S608
 
-    def count_sql(self) -> str:
-        return f"SELECT count(*) FROM records WHERE {self.condition()}"  # noqa: S608
+    def exists_sql(self) -> str:
+        return f"SELECT EXISTS (SELECT 1 FROM records WHERE {self.condition()})"  # noqa: S608
 
     def condition(self) -> str:
         return " AND ".join(self.where) or "TRUE"
@@ -58,6 +59,21 @@ async def estimate_rows(conn: asyncpg.Connection, select: Select) -> int:
     return int(orjson.loads(plan)[0]["Plan"]["Plan Rows"])
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-][0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+
+
+def csv_header(fields: list[str], *, formula_escape: bool) -> bytes:
+    """The header row, quoted like the rows (names may hold anything, even CR) and escaped
+    like text cells: names can come from an uploaded file's content."""
+    cells = []
+    for name in fields:
+        if formula_escape and name.startswith(_FORMULA_START) and not _NUMBER.match(name):
+            name = "'" + name
+        cells.append('"' + name.replace('"', '""') + '"')
+    return (",".join(cells) + "\n").encode()
+
+
 def csv_columns(select: Select, fields: list[str], *, formula_escape: bool) -> str:
     """One text column per field: strings as they are, numbers and booleans as JSON writes
     them, nested values as JSON text, null and missing as empty cells."""
@@ -67,12 +83,14 @@ def csv_columns(select: Select, fields: list[str], *, formula_escape: bool) -> s
         text = f"(data->>{key})"
         if formula_escape:
             # OWASP: a text cell a spreadsheet would run as a formula (first character = + - @
-            # tab or CR) gets a leading '. Only JSON strings: the number -5 is data. The cheap
-            # test on the first character comes first; the type is looked up only for '-'.
+            # tab or CR) gets a leading '. Numbers are data, not formulas: the JSON number -5,
+            # and text that is just a signed number ("-5" from an uploaded CSV), stay as they
+            # are. The cheap test on the first character comes first; the type and the pattern
+            # are looked at only for + and -.
             text = (
-                f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) THEN CASE WHEN "
-                f"ascii({text}) <> 45 OR jsonb_typeof(data->{key}) = 'string' "
-                f"THEN '''' || {text} ELSE {text} END ELSE {text} END"
+                f"CASE WHEN ascii({text}) IN (61, 64, 9, 13) THEN '''' || {text} "
+                f"WHEN ascii({text}) IN (43, 45) AND jsonb_typeof(data->{key}) = 'string' "
+                f"AND {text} !~ '{_NUMBER.pattern}' THEN '''' || {text} ELSE {text} END"
             )
         columns.append(text)
     return ", ".join(columns)
@@ -127,6 +145,10 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
                 conflicting.add(spec["name"])
     for name in conflicting:
         del types[name]
+    if len(schemas) < len(rows):
+        # Some matching datasets have no schema: their values may be anything, so no column
+        # can be typed with confidence.
+        types = {}
     if params.fields is not None:
         fields = list(params.fields)
     elif len(schemas) < len(rows):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -14,20 +14,14 @@ from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
 from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.problems import responses
-from datatasks.exports.links import download_path, issue_link, verify
 from datatasks.exports.schemas import ExportRequest
+from datatasks.exports.task import download_path
 from datatasks.jobs import service as jobs
 from datatasks.jobs.schemas import JobAccepted
 from datatasks.models import Dataset, JobStatus, JobType
-from datatasks.storage.local import LocalStorage
+from datatasks.storage.links import issue_link, serve, verify
 
 router = APIRouter(tags=["exports"])
-
-
-class Forbidden(DataTasksError):
-    status = 403
-    title = "Forbidden"
-    type_slug = "forbidden"
 
 
 class NotReady(DataTasksError):
@@ -86,7 +80,7 @@ async def new_link(
     url, expires_at = await issue_link(
         settings,
         storage,
-        job_id=jobs.parse_job_id(job_id),
+        path=download_path(jobs.parse_job_id(job_id)),
         key=result["key"],
         filename=result["filename"],
         content_type=result["content_type"],
@@ -110,28 +104,14 @@ async def download(
     settings: SettingsDep,
     storage: StorageDep,
     expires: Annotated[int, Query()],
-    signature: Annotated[str, Query(max_length=128)],
+    signature: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
 ) -> Response:
-    if not verify(
-        settings.secret_key, download_path(jobs.parse_job_id(job_id)), expires, signature
-    ):
-        raise Forbidden("this download link is invalid or has expired; ask for a new one")
+    verify(settings.secret_key.get_secret_value(), download_path(jobs.parse_job_id(job_id)), expires, signature)
     result = await _finished_export(session, job_id)
-    if not isinstance(storage, LocalStorage):
-        url = await storage.presigned_url(
-            result["key"],
-            expires_s=max(60, expires - int(datetime.now().timestamp())),
-            filename=result["filename"],
-            content_type=result["content_type"],
-        )
-        return RedirectResponse(url or "", status_code=307)
-    path = storage.path(result["key"])
-    if not path.is_file():
-        raise NotFound(f"the file of export {job_id} is gone")
-    # FileResponse streams from disk and answers Range requests (206) itself.
-    return FileResponse(
-        path,
-        media_type=result["content_type"],
+    return await serve(
+        storage,
+        result["key"],
         filename=result["filename"],
-        content_disposition_type="attachment",
+        content_type=result["content_type"],
+        expires=expires,
     )

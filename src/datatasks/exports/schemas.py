@@ -7,8 +7,9 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from datatasks.generation.fields import as_utc
 from datatasks.generation.schemas import RecordType
 
 
@@ -40,6 +41,8 @@ class Compression(StrEnum):
     gzip = "gzip"
 
 
+# A filter time must say its offset (a naive one is ambiguous); compared in UTC.
+FilterTime = Annotated[AwareDatetime, AfterValidator(as_utc)]
 FieldName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00]+$")]
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -65,8 +68,8 @@ class ExportRequest(BaseModel):
     format: ExportFormat
     record_type: RecordType | None = None
     dataset_id: uuid.UUID | None = None
-    created_from: AwareDatetime | None = Field(default=None, description="inclusive")
-    created_to: AwareDatetime | None = Field(default=None, description="exclusive")
+    created_from: FilterTime | None = Field(default=None, description="inclusive")
+    created_to: FilterTime | None = Field(default=None, description="exclusive")
     fields: list[FieldName] | None = Field(
         default=None,
         min_length=1,
@@ -91,11 +94,19 @@ class ExportRequest(BaseModel):
             raise ValueError("fields must not repeat")
         return self
 
+    @property
+    def gzipped(self) -> bool:
+        """Whether the whole file is gzipped. Parquet compresses inside the file instead."""
+        return self.compression is Compression.gzip and self.format is not ExportFormat.parquet
+
+    @property
+    def content_type(self) -> str:
+        return "application/gzip" if self.gzipped else self.format.content_type
+
     def download_name(self, job_id: uuid.UUID) -> str:
         """The sanitized download filename, with the format's extension (and .gz)."""
-        suffix = "." + self.format.extension
-        if self.compression is Compression.gzip:
-            suffix += ".gz"
+        suffix = "." + self.format.extension + (".gz" if self.gzipped else "")
         stem = _UNSAFE_FILENAME.sub("_", self.filename or "").strip("._")[:100]
-        stem = stem or f"export-{str(job_id)[:8]}"
-        return stem if stem.endswith(suffix) else stem + suffix
+        for extension in (suffix, ".gz", "." + self.format.extension):
+            stem = stem.removesuffix(extension)
+        return (stem or f"export-{str(job_id)[:8]}") + suffix

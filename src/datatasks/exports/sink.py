@@ -90,18 +90,28 @@ class Pipe:
         self._task = asyncio.create_task(self._drain())
 
     async def put(self, data: bytes) -> None:
-        if self._task.done():
-            # The writer failed: surface its error rather than feed a dead queue.
-            await self._task
-        await self._queue.put(data)
+        await self._enqueue(data)
 
     async def close(self) -> None:
         """Wait until everything put has been written; raises the writer's error if any."""
-        await self._queue.put(None)
+        await self._enqueue(None)
         await self._task
 
-    def abort(self) -> None:
+    async def abort(self) -> None:
+        """Stop the writer and wait until it has stopped, so nothing it started (a multipart
+        upload, say) outlives the storage block that cleans up after it."""
         self._task.cancel()
+        await asyncio.wait({self._task})
+
+    async def _enqueue(self, data: bytes | None) -> None:
+        # Wait for room in the queue or for the writer to fail: a writer that died would never
+        # make room, and its error, not a timeout an hour later, is what the job must report.
+        put = asyncio.ensure_future(self._queue.put(data))
+        await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            await self._task  # raises the writer's error
+            raise RuntimeError("the export writer stopped early")
 
     async def _drain(self) -> None:
         while (data := await self._queue.get()) is not None:

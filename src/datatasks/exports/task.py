@@ -8,8 +8,7 @@ it again from the start.
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -19,11 +18,11 @@ import structlog
 from pydantic import ValidationError
 
 from datatasks.core.errors import JobCancelled, JobFailed
-from datatasks.exports.links import issue_link
 from datatasks.exports.parquet import write_parquet
 from datatasks.exports.query import (
     Columns,
     csv_columns,
+    csv_header,
     estimate_rows,
     filtered,
     json_object_column,
@@ -31,6 +30,7 @@ from datatasks.exports.query import (
 )
 from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
 from datatasks.exports.sink import ExportSink, JsonArrayFraming, Pipe
+from datatasks.storage.links import issue_link
 from datatasks.worker.context import TaskContext
 
 log = structlog.stdlib.get_logger("datatasks.exports")
@@ -45,6 +45,11 @@ def export_key(job_id: uuid.UUID, filename: str) -> str:
     return f"exports/{job_id}/{filename}"
 
 
+def download_path(job_id: uuid.UUID) -> str:
+    """The API route that serves a finished export (through a signed link)."""
+    return f"/exports/{job_id}/download"
+
+
 async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:
         raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
@@ -57,15 +62,15 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         # The planner's estimate, not count(*): progress needs no second pass over the rows.
         total = await estimate_rows(conn, select)
         await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, total)
+        if not columns.fields and await conn.fetchval(select.exists_sql(), *select.args):
+            raise JobFailed("the matching records have no fields to export; name them in `fields`")
 
         filename = params.download_name(job_id)
         key = export_key(job_id, filename)
-        content_type = _content_type(params)
+        content_type = params.content_type
         progress = _Progress(ctx, job_id)
         async with ctx.storage.create(key, content_type=content_type) as writer:
-            # Parquet compresses inside the file; other formats are gzipped whole.
-            gzip = params.compression is Compression.gzip and params.format != ExportFormat.parquet
-            sink = ExportSink(writer, gzip=gzip)
+            sink = ExportSink(writer, gzip=params.gzipped)
             if params.format is ExportFormat.parquet:
                 codec = "gzip" if params.compression is Compression.gzip else "none"
                 rows = await write_parquet(
@@ -74,17 +79,21 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             else:
                 rows = await _copy_out(conn, params, columns, sink, progress)
             await sink.finish()
-        # Completion sets done to the total: make the total exact.
-        await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, rows)
-
-    url, expires_at = await issue_link(
-        ctx.settings,
-        ctx.storage,
-        job_id=job_id,
-        key=key,
-        filename=filename,
-        content_type=content_type,
-    )
+        try:
+            # Completion sets done to the total: make the total exact.
+            await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, rows)
+            url, expires_at = await issue_link(
+                ctx.settings,
+                ctx.storage,
+                path=download_path(job_id),
+                key=key,
+                filename=filename,
+                content_type=content_type,
+            )
+        except BaseException:
+            # Published, but this attempt will not complete with it: leave nothing behind.
+            await asyncio.shield(ctx.storage.delete(key))
+            raise
     log.info("export.written", rows=rows, bytes=sink.size, key=key)
     return {
         "rows": rows,
@@ -101,12 +110,6 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-def _content_type(params: ExportRequest) -> str:
-    if params.compression is Compression.gzip and params.format is not ExportFormat.parquet:
-        return "application/gzip"
-    return params.format.content_type
-
-
 async def _copy_out(
     conn: asyncpg.Connection,
     params: ExportRequest,
@@ -118,9 +121,7 @@ async def _copy_out(
     target: ExportSink | JsonArrayFraming = sink
     options: dict[str, str]
     if params.format is ExportFormat.csv:
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(columns.fields)
-        await sink.write(header.getvalue().encode())
+        await sink.write(csv_header(columns.fields, formula_escape=params.csv_formula_escape))
         query = select.sql(
             csv_columns(select, columns.fields, formula_escape=params.csv_formula_escape)
         )
@@ -148,7 +149,7 @@ async def _copy_out(
         status: str = await conn.copy_from_query(query, *select.args, output=output, **options)
         await pipe.close()
     finally:
-        pipe.abort()
+        await pipe.abort()
     if isinstance(target, JsonArrayFraming):
         await target.finish()
     return int(status.split()[-1])

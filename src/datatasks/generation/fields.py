@@ -28,7 +28,7 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 EnumScalar = Annotated[str, Field(max_length=MAX_ENUM_STRING)] | bool | Int64 | FiniteFloat
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
+def as_utc(value: dt.datetime) -> dt.datetime:
     # Naive datetimes are documented to mean UTC; aware ones are converted to it.
     try:
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
@@ -37,7 +37,7 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
         raise ValueError("datetime is out of range once converted to UTC") from None
 
 
-UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 
 
 def _json_size(value: Any) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import stat
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -47,6 +49,7 @@ class LocalStorage(Storage):
 
     @asynccontextmanager
     async def _create(self, final: Path) -> AsyncIterator[ObjectWriter]:
+        _remove_stale_parts(final)
         writer = _FileWriter(final)  # if this raises, it has created nothing
         try:
             yield writer
@@ -198,3 +201,19 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# A writer that is alive writes at least this often; older temp files were left by a crash.
+STALE_PART_S = 15 * 60
+
+
+def _remove_stale_parts(final: Path) -> None:
+    """Delete temporary files a killed writer left for this key (S3 aborts its multipart
+    uploads for the same reason)."""
+    if not final.parent.is_dir():
+        return
+    cutoff = time.time() - STALE_PART_S
+    for part in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
+        with suppress(FileNotFoundError):
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
