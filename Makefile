@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-run: $(STAMP)  ## migrate, then serve the API on :8000 with one worker (Ctrl-C stops both)
-	$(BIN)/datatasks run
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+run: $(STAMP)  ## migrate, then serve the API on $(HOST):$(PORT) with one worker (Ctrl-C stops both)
+	$(BIN)/datatasks run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest

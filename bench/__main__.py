@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from bench import exports, generation, http
+from bench import exports, generation, http, uploads
 from bench.service import bench_settings, running_service
 
 
@@ -30,6 +30,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     if "exports" in args.only:
         async with running_service(bench_settings(), worker=False) as service:
             results["exports"] = await exports.run(service, args.rows, args.repeat)
+    if "uploads" in args.only:
+        async with running_service(bench_settings()) as service:
+            results["uploads"] = await uploads.run(
+                service, args.upload_mb, args.repeat, service.storage_dir
+            )
     if "http" in args.only:
         # No worker: the enqueue path alone is measured; the queued jobs are dropped after.
         async with running_service(bench_settings(), worker=False) as service:
@@ -57,6 +62,19 @@ def _print(results: dict[str, Any]) -> None:
                 f"  ratio {exp[f'{fmt}_ratio']} (target >= {target})"
             )
             print(f"  {fmt} worker peak RSS (MiB): {exp[f'{fmt}_peak_rss_mb']}")
+    if up := results.get("uploads"):
+        print(f"\nUpload of a {up['file_mb']} MB CSV ({up['rows']:,} rows)")
+        print(f"  write + fsync to the same disk {up['disk_write_mib_per_s']:>10} MiB/s")
+        print(
+            f"  POST /upload (curl)            {up['upload_mib_per_s']:>10} MiB/s"
+            f"  ratio {up['upload_ratio']} (target >= 0.6)"
+        )
+        print(f"  API RSS growth                 {up['api_rss_growth_mb']:>10} MB (target < 30)")
+        print(f"  raw binary COPY of the records {up['raw_copy_rows_per_min']:>10,} rows/min")
+        print(
+            f"  ingest job                     {up['ingest_rows_per_min']:>10,} rows/min"
+            f"  ratio {up['ingest_ratio']} (target >= 0.5)"
+        )
     if rows := results.get("http"):
         print(f"\n{'endpoint':<26}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
         for r in rows:
@@ -70,12 +88,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=2, help="raw/worker pairs")
+    parser.add_argument("--upload-mb", type=int, default=100, help="size of the uploaded file")
     parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
     parser.add_argument(
         "--only",
         nargs="+",
-        default=["generation", "exports", "http"],
-        choices=["generation", "exports", "http"],
+        default=["generation", "exports", "uploads", "http"],
+        choices=["generation", "exports", "uploads", "http"],
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
     args = parser.parse_args()

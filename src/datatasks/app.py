@@ -19,6 +19,7 @@ from datatasks.generation.routes import router as generation_router
 from datatasks.health.routes import router as health_router
 from datatasks.jobs.routes import router as jobs_router
 from datatasks.storage import create_storage
+from datatasks.uploads.routes import router as uploads_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(generation_router)
     app.include_router(exports_router)
+    app.include_router(uploads_router)
     app.include_router(jobs_router)
     app.include_router(health_router)
     return app

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     # JSON request bodies; uploads have a cap of their own.
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     upload_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1_024)
+    # Records per COPY transaction (one checkpoint each) when loading an upload.
+    ingest_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
     # An ingest job fails (and its partial dataset is removed) when more rows than this share
     # are rejected.
     ingest_max_reject_share: float = Field(default=0.5, ge=0, le=1)

@@ -63,7 +63,11 @@ async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:
     if job.type != JobType.export:
         raise NotFound(f"job {job.id} is not an export")
     if job.status != JobStatus.completed or not job.result:
-        raise NotReady(f"export {job.id} is {job.status}; it has no file yet")
+        waiting = job.status in (JobStatus.pending, JobStatus.in_progress)
+        raise NotReady(
+            f"export {job.id} is {job.status}; "
+            + ("its file is not ready yet" if waiting else "it has no file")
+        )
     return job.result
 
 
@@ -98,6 +102,7 @@ async def new_link(
     },
     summary="Download a finished export (the link in its status)",
 )
+@router.head("/exports/{job_id}/download", include_in_schema=False)
 async def download(
     job_id: str,
     session: SessionDep,
@@ -106,7 +111,12 @@ async def download(
     expires: Annotated[int, Query()],
     signature: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
 ) -> Response:
-    verify(settings.secret_key.get_secret_value(), download_path(jobs.parse_job_id(job_id)), expires, signature)
+    verify(
+        settings.secret_key.get_secret_value(),
+        download_path(jobs.parse_job_id(job_id)),
+        expires,
+        signature,
+    )
     result = await _finished_export(session, job_id)
     return await serve(
         storage,

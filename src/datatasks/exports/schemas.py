@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from datatasks.generation.fields import as_utc
 from datatasks.generation.schemas import RecordType
@@ -44,7 +53,9 @@ class Compression(StrEnum):
 # A filter time must say its offset (a naive one is ambiguous); compared in UTC.
 FilterTime = Annotated[AwareDatetime, AfterValidator(as_utc)]
 FieldName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00]+$")]
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+# Letters of any script, digits, . _ and -; the rest becomes _. Starlette adds the RFC 6266
+# filename* form for names that are not plain ASCII.
+_UNSAFE_FILENAME = re.compile(r"[^\w.-]+")
 
 
 class ExportRequest(BaseModel):
@@ -86,13 +97,20 @@ class ExportRequest(BaseModel):
         "numbers are never touched",
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.created_from and self.created_to and self.created_from >= self.created_to:
-            raise ValueError("created_from must be before created_to")
-        if self.fields is not None and len(set(self.fields)) != len(self.fields):
+    @field_validator("created_to")
+    @classmethod
+    def _after_from(cls, created_to: datetime | None, info: ValidationInfo) -> datetime | None:
+        created_from = info.data.get("created_from")
+        if created_to is not None and created_from is not None and created_from >= created_to:
+            raise ValueError("must be after created_from")
+        return created_to
+
+    @field_validator("fields")
+    @classmethod
+    def _distinct(cls, fields: list[str] | None) -> list[str] | None:
+        if fields is not None and len(set(fields)) != len(fields):
             raise ValueError("fields must not repeat")
-        return self
+        return fields
 
     @property
     def gzipped(self) -> bool:
@@ -108,5 +126,6 @@ class ExportRequest(BaseModel):
         suffix = "." + self.format.extension + (".gz" if self.gzipped else "")
         stem = _UNSAFE_FILENAME.sub("_", self.filename or "").strip("._")[:100]
         for extension in (suffix, ".gz", "." + self.format.extension):
-            stem = stem.removesuffix(extension)
+            if stem.lower().endswith(extension):
+                stem = stem[: -len(extension)]
         return (stem or f"export-{str(job_id)[:8]}") + suffix

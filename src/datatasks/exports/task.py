@@ -60,7 +60,7 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         columns = await resolve_columns(conn, params)
         select = filtered(params)
         # The planner's estimate, not count(*): progress needs no second pass over the rows.
-        total = await estimate_rows(conn, select)
+        total = await estimate_rows(conn, params)
         await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, total)
         if not columns.fields and await conn.fetchval(select.exists_sql(), *select.args):
             raise JobFailed("the matching records have no fields to export; name them in `fields`")

@@ -34,9 +34,10 @@ class JobOut(BaseModel):
     @classmethod
     def of(cls, job: Job) -> JobOut:
         total = job.progress_total
-        percent = 100.0 if job.status is JobStatus.completed else 0.0
-        if total and job.status is not JobStatus.completed:
-            percent = round(min(job.progress_done / total, 1.0) * 100, 1)
+        percent = 100.0 if job.status == JobStatus.completed else 0.0
+        if total and job.status != JobStatus.completed:
+            # Totals can be estimates: an unfinished job never shows 100%.
+            percent = round(min(job.progress_done / total, 0.999) * 100, 1)
         return cls(
             id=job.id,
             type=job.type,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from datatasks.core.config import Settings
 from datatasks.core.errors import DataTasksError, NotFound
@@ -77,6 +79,35 @@ async def serve(
     if not file.is_file():
         raise NotFound("the file is gone")
     # FileResponse streams from disk and answers Range requests (206) itself.
-    return FileResponse(
+    return _Download(
         file, media_type=content_type, filename=filename, content_disposition_type="attachment"
     )
+
+
+_RANGE = re.compile(rb"^\s*(\d*)-(\d*)\s*$")
+
+
+def _valid_range(value: bytes) -> bool:
+    """Well-formed byte ranges. RFC 9110 says to ignore a Range header one cannot use and
+    serve the whole file, rather than fail (Starlette answers a bare 400)."""
+    unit, _, ranges = value.partition(b"=")
+    if unit.strip() != b"bytes" or not ranges:
+        return False
+    for spec in ranges.split(b","):
+        match = _RANGE.match(spec)
+        if match is None:
+            return False
+        start, end = match.groups()
+        if (not start and not end) or (start and end and int(start) > int(end)):
+            return False
+    return True
+
+
+class _Download(FileResponse):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name != b"range" or _valid_range(value)
+        ]
+        await super().__call__({**scope, "headers": headers}, receive, send)

@@ -1,0 +1,191 @@
+"""`POST /upload`: a CSV or JSON file, streamed to storage and queued for ingest."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
+from starlette.requests import ClientDisconnect
+from streaming_form_data import StreamingFormDataParser
+from streaming_form_data.parser import ParseFailedException
+from streaming_form_data.validators import ValidationError as FieldTooLarge
+
+from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
+from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
+from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
+from datatasks.core.problems import responses
+from datatasks.jobs import service as jobs
+from datatasks.models import JobType, Upload
+from datatasks.storage.links import serve, verify
+from datatasks.uploads.receive import FileTarget, FormFields
+from datatasks.uploads.schemas import IngestParams, UploadAccepted
+from datatasks.uploads.sniff import EmptyContent, UnsupportedContent
+from datatasks.uploads.task import rejects_key, rejects_path
+
+router = APIRouter(tags=["uploads"])
+log = structlog.stdlib.get_logger("datatasks.uploads")
+
+_RECORD_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
+# multipart/form-data with a `file` part and optional text fields, for the OpenAPI document.
+_FORM_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "record_type": {
+                            "type": "string",
+                            "pattern": _RECORD_TYPE.pattern,
+                            "default": "upload",
+                        },
+                        "dataset_name": {"type": "string", "maxLength": 255},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class MalformedBody(DataTasksError):
+    status = 400
+    title = "Bad Request"
+    type_slug = "malformed-multipart"
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    response_model=UploadAccepted,
+    responses=responses(400, 413, 415, 422, 503),
+    openapi_extra=_FORM_SCHEMA,
+    summary="Upload a CSV, JSON array or NDJSON file; an ingest job loads it into a dataset",
+)
+async def upload(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    queues: QueuesDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+) -> UploadAccepted:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"expected multipart/form-data with a `file` part, got {media_type or 'none'!r}"
+        )
+    upload_id = uuid.uuid4()
+    key = f"uploads/{upload_id}/original"
+    form = FormFields()
+    try:
+        parser = StreamingFormDataParser(headers=request.headers)
+        # Anything that goes wrong in this block (too large, wrong content, a bad field, the
+        # client gone) leaves no object behind: storage publishes only on a clean exit.
+        async with storage.create(key, content_type="application/octet-stream") as writer:
+            target = FileTarget(writer, settings.upload_max_bytes)
+            parser.register("file", target)
+            parser.register("record_type", form.record_type)
+            parser.register("dataset_name", form.dataset_name)
+            async for chunk in request.stream():
+                await parser.adata_received(chunk)
+            if not target.parts:
+                raise InvalidParameters(["body", "file"], "a `file` part is required")
+            sniffed = target.finish_sniffing()
+            record_type = form.value("record_type") or "upload"
+            if not _RECORD_TYPE.match(record_type):
+                raise InvalidParameters(["body", "record_type"], "1-64 of a-z, 0-9 and _")
+            dataset_name = form.value("dataset_name")
+            if dataset_name is not None and (len(dataset_name) > 255 or "\0" in dataset_name):
+                raise InvalidParameters(["body", "dataset_name"], "at most 255 characters")
+    except ParseFailedException as exc:
+        raise MalformedBody(f"the multipart body could not be parsed: {exc}") from exc
+    except FieldTooLarge as exc:
+        raise PayloadTooLarge(f"a form field is too large: {exc}") from exc
+    except EmptyContent as exc:
+        raise InvalidParameters(["body", "file"], str(exc) or "the file is empty") from exc
+    except UnsupportedContent as exc:
+        raise UnsupportedMediaType(str(exc)) from exc
+    except ClientDisconnect:
+        log.info("upload.client_disconnected", upload_id=str(upload_id))
+        raise
+
+    session.add(
+        Upload(
+            id=upload_id,
+            original_filename=target.filename,
+            content_type=sniffed.format.value,
+            size=target.size,
+            sha256=target.sha256,
+            storage_key=key,
+        )
+    )
+    params = IngestParams(
+        upload_id=upload_id,
+        key=key,
+        size=target.size,
+        format=sniffed.format,
+        delimiter=sniffed.delimiter,
+        record_type=record_type,
+        dataset_name=dataset_name,
+    )
+    # The upload row is committed with the job (submit commits the session).
+    job_id = await jobs.submit(
+        session,
+        queues,
+        job_type=JobType.ingest,
+        params=params.model_dump(mode="json"),
+        total=target.size,
+    )
+    status_url = f"/status/{job_id}"
+    response.headers["Location"] = status_url
+    return UploadAccepted(
+        job_id=job_id,
+        status_url=status_url,
+        upload_id=upload_id,
+        size=target.size,
+        sha256=target.sha256,
+        content_type=sniffed.format,
+    )
+
+
+@router.get(
+    "/uploads/{upload_id}/rejects",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "the rejected rows, one JSON object per line",
+            "content": {"application/x-ndjson": {}},
+        },
+        307: {"description": "redirect to the file in object storage"},
+        **responses(403, 404),
+    },
+    summary="Download the rows an ingest job rejected (the link in its result)",
+)
+@router.head("/uploads/{upload_id}/rejects", include_in_schema=False)
+async def download_rejects(
+    upload_id: str,
+    settings: SettingsDep,
+    storage: StorageDep,
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+) -> Response:
+    try:
+        parsed = uuid.UUID(upload_id)
+    except ValueError:
+        raise NotFound("no such upload (upload ids are UUIDs)") from None
+    verify(settings.secret_key.get_secret_value(), rejects_path(parsed), expires, signature)
+    return await serve(
+        storage,
+        rejects_key(parsed),
+        filename=f"rejects-{parsed}.ndjson",
+        content_type="application/x-ndjson",
+        expires=expires,
+    )

@@ -1,0 +1,29 @@
+"""What an upload answers, and what its ingest job stores."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
+
+from datatasks.jobs.schemas import JobAccepted
+from datatasks.uploads.sniff import UploadFormat
+
+
+class UploadAccepted(JobAccepted):
+    """The stored upload, and the ingest job that loads it into a dataset."""
+
+    upload_id: uuid.UUID
+    size: int = Field(description="bytes stored")
+    sha256: str
+    content_type: UploadFormat = Field(description="decided from the content: csv, json, ndjson")
+
+
+class IngestParams(BaseModel):
+    upload_id: uuid.UUID
+    key: str
+    size: int
+    format: UploadFormat
+    delimiter: str | None
+    record_type: str
+    dataset_name: str | None

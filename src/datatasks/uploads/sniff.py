@@ -1,0 +1,180 @@
+"""Content sniffing: decide from an upload's first bytes whether it is CSV, a JSON array or NDJSON.
+
+Only the content counts, never the filename or the client's Content-Type: both are easy to get
+wrong, and the ingest job has to parse what is really there.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+
+BOM = b"\xef\xbb\xbf"
+EXPECTED = (
+    "expected CSV with a header row (UTF-8), a JSON array of objects, "
+    "or NDJSON (one object per line)"
+)
+# Candidate CSV delimiters, in order of preference when several fit equally well.
+DELIMITERS = (",", ";", "\t", "|")
+# How many CSV records of the head are enough to judge a delimiter by.
+SAMPLE_RECORDS = 50
+_JSON_WHITESPACE = " \t\r\n"
+
+
+class UploadFormat(StrEnum):
+    """The formats an upload may have."""
+
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What the sniffer found; `delimiter` is set for CSV only."""
+
+    format: UploadFormat
+    delimiter: str | None = None
+
+
+class EmptyContent(Exception):
+    """The file holds nothing to load (empty, whitespace only, or an empty JSON array)."""
+
+
+class UnsupportedContent(Exception):
+    """The file is not in a format we accept; the message says what was expected and found."""
+
+    def __init__(self, found: str) -> None:
+        super().__init__(f"{EXPECTED}; found {found}")
+        self.found = found
+
+
+def sniff(head: bytes, *, complete: bool) -> Sniffed:
+    """Decide the format of a file from `head`, its first bytes (up to 64 KiB).
+
+    `complete` says whether `head` is the whole file; when it is not, a UTF-8 character cut at
+    the end of `head` is allowed and a JSON document is not expected to end within it.
+    Raises EmptyContent or UnsupportedContent.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnsupportedContent("UTF-16 text (only UTF-8 is accepted)")
+    head = head.removeprefix(BOM)
+    if b"\x00" in head:
+        raise UnsupportedContent("binary content")
+    try:
+        # The incremental decoder with final=False tolerates a character cut at the end.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        raise UnsupportedContent("binary content") from None
+    text = text.lstrip()
+    if not text:
+        raise EmptyContent("the file is empty")
+    if text[0] == "[":
+        return _sniff_array(text, complete)
+    if text[0] == "{":
+        return _sniff_object(text, complete)
+    if complete and _is_json(text):
+        raise UnsupportedContent("a JSON value that is not an array of objects")
+    return Sniffed(UploadFormat.csv, _sniff_delimiter(text, complete))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _sniff_array(text: str, complete: bool) -> Sniffed:
+    rest = text[1:].lstrip(_JSON_WHITESPACE)
+    if rest.startswith("]") and not rest[1:].strip(_JSON_WHITESPACE):
+        # `[]` (maybe followed by whitespace beyond the head): nothing to load either way.
+        raise EmptyContent("the file is an empty JSON array")
+    if complete:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise UnsupportedContent(f"invalid JSON ({exc})") from None
+        if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+            raise UnsupportedContent("a JSON value that is not an array of objects")
+        return Sniffed(UploadFormat.json)
+    # The head may end before the first element does; only its first character can be judged.
+    if rest and rest[0] != "{":
+        raise UnsupportedContent("a JSON value that is not an array of objects")
+    return Sniffed(UploadFormat.json)
+
+
+def _sniff_object(text: str, complete: bool) -> Sniffed:
+    newline = text.find("\n")
+    first_line = text if newline < 0 else text[:newline]
+    if newline >= 0 or complete:
+        try:
+            value = orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            return Sniffed(UploadFormat.ndjson)
+        if complete and not _is_json(text):
+            raise UnsupportedContent("invalid JSON (and not one JSON object per line)")
+        raise UnsupportedContent(
+            "a JSON value that is not an array of objects "
+            "(a single JSON object spanning several lines is not NDJSON)"
+        )
+    # No newline in an incomplete head: a first line longer than the head. It can only be judged
+    # by the parser, which rejects it if it is not an object.
+    return Sniffed(UploadFormat.ndjson)
+
+
+def _sniff_delimiter(text: str, complete: bool) -> str:
+    """The delimiter giving the most records with the header's column count (> 1).
+
+    A perfectly consistent candidate wins; ties go to the earlier one in DELIMITERS. A few bad
+    rows do not stop a file from being CSV (the ingest job rejects them one by one).
+    """
+    if not complete:
+        # Drop the last line: it is probably cut. Keep it if it is all there is.
+        cut = text.rfind("\n")
+        if cut > 0:
+            text = text[: cut + 1]
+    best: str | None = None
+    best_score = -1
+    for delimiter in DELIMITERS:
+        rows = _sample_rows(text, delimiter, complete)
+        if rows is None or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = sum(1 for row in rows if len(row) == width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    if best is not None:
+        return best
+    # No candidate splits the header: a single-column CSV (any delimiter reads it the same).
+    if _sample_rows(text, ",", complete) is None:
+        raise UnsupportedContent("text that is not valid CSV")
+    return ","
+
+
+def _sample_rows(text: str, delimiter: str, complete: bool) -> list[list[str]] | None:
+    """The first non-blank records of `text` read with `delimiter`, or None if unreadable."""
+    # Not strict, like the parser: a stray quote is a bad row for the ingest job to reject, not a
+    # reason to refuse the whole file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if row:
+                rows.append(row)
+            if len(rows) > SAMPLE_RECORDS:
+                return rows
+    except csv.Error:
+        return rows or None
+    if not complete and len(rows) > 1:
+        # The last record may be a quoted multi-line field cut by the head's end.
+        rows.pop()
+    return rows or None

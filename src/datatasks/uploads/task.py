@@ -1,0 +1,255 @@
+"""The ingest job: parse a stored upload as it streams in and COPY its records, resumably.
+
+As with generation, each chunk is written in one transaction with the checkpoint - here the
+dataset's row count - under a row lock. Parsing is deterministic, so a re-delivered job parses
+the file again from the start and skips the records already written; the dataset never holds
+a record twice. Rejected rows are counted, sampled, and written to a rejects file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import asyncpg
+import orjson
+import structlog
+from pydantic import ValidationError
+
+from datatasks.core.errors import JobCancelled, JobFailed
+from datatasks.storage.links import issue_link
+from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
+from datatasks.uploads.schemas import IngestParams
+from datatasks.uploads.sniff import Sniffed
+from datatasks.worker.context import TaskContext
+
+log = structlog.stdlib.get_logger("datatasks.uploads")
+
+COPY_COLUMNS = ("dataset_id", "record_type", "data")
+SAMPLE = 100
+
+
+def rejects_key(upload_id: uuid.UUID) -> str:
+    return f"uploads/{upload_id}/rejects.ndjson"
+
+
+def rejects_path(upload_id: uuid.UUID) -> str:
+    """The API route that serves an upload's rejects file (through a signed link)."""
+    return f"/uploads/{upload_id}/rejects"
+
+
+class _Rejects:
+    def __init__(self) -> None:
+        self.count = 0
+        self.sample: list[dict[str, Any]] = []
+
+    def lines(self, rejected: list[Rejected]) -> bytes:
+        self.count += len(rejected)
+        entries = [{"line": r.line, "reason": r.reason, "raw": r.raw} for r in rejected]
+        self.sample.extend(entries[: SAMPLE - len(self.sample)])
+        return b"".join(orjson.dumps(e) + b"\n" for e in entries)
+
+
+async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.pool.acquire() as conn:
+        raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
+        try:
+            params = IngestParams.model_validate_json(raw)
+        except ValidationError as exc:
+            raise JobFailed(f"invalid ingest parameters: {exc}") from exc
+        dataset_id = await _ensure_dataset(conn, job_id, params)
+        loader = _Loader(ctx, conn, job_id, dataset_id, params.record_type)
+        await loader.resume()
+        rejects = _Rejects()
+        parser = RecordParser(Sniffed(params.format, params.delimiter))
+        loop = asyncio.get_running_loop()
+        key = rejects_key(params.upload_id)
+        try:
+            async with ctx.storage.create(key, content_type="application/x-ndjson") as out:
+                async for chunk in ctx.storage.read(params.key):
+                    # Parsing runs in a thread, beside the COPY of the previous chunk.
+                    records, rejected = await loop.run_in_executor(ctx.cpu, parser.feed, chunk)
+                    await out.write(rejects.lines(rejected))
+                    await loader.add(records, len(chunk), parser.columns)
+                records, rejected = await loop.run_in_executor(ctx.cpu, parser.finish)
+                await out.write(rejects.lines(rejected))
+                await loader.add(records, 0, parser.columns)
+                await loader.flush()
+        except InvalidContent as exc:
+            await loader.abort()
+            await _remove_dataset(conn, dataset_id)
+            raise JobFailed(f"the file cannot be read: {exc}") from exc
+        finally:
+            await loader.abort()
+        await _check_rejects(ctx, conn, key, dataset_id, loader.parsed, rejects)
+
+    result: dict[str, Any] = {
+        "dataset_id": str(dataset_id),
+        "rows": loader.written,
+        "rejected": rejects.count,
+        "bytes": params.size,
+        "format": params.format.value,
+        "rejected_sample": rejects.sample,
+    }
+    if rejects.count:
+        result["rejects_url"], expires_at = await issue_link(
+            ctx.settings,
+            ctx.storage,
+            path=rejects_path(params.upload_id),
+            key=key,
+            filename=f"rejects-{params.upload_id}.ndjson",
+            content_type="application/x-ndjson",
+        )
+        result["rejects_expires_at"] = expires_at.isoformat()
+    else:
+        await ctx.storage.delete(key)
+    log.info("ingest.loaded", rows=loader.written, rejected=rejects.count)
+    return result
+
+
+async def _check_rejects(
+    ctx: TaskContext,
+    conn: asyncpg.Connection,
+    key: str,
+    dataset_id: uuid.UUID,
+    accepted: int,
+    rejects: _Rejects,
+) -> None:
+    """Too many bad rows means the file is not what the client thinks: fail, keep nothing."""
+    seen = accepted + rejects.count
+    limit = ctx.settings.ingest_max_reject_share
+    if seen and rejects.count / seen > limit:
+        await _remove_dataset(conn, dataset_id)
+        await ctx.storage.delete(key)
+        first = "; ".join(f"line {r['line']}: {r['reason']}" for r in rejects.sample[:3])
+        raise JobFailed(
+            f"{rejects.count} of {seen} rows were rejected (more than {limit:.0%}); first: {first}"
+        )
+
+
+async def _ensure_dataset(
+    conn: asyncpg.Connection, job_id: uuid.UUID, params: IngestParams
+) -> uuid.UUID:
+    dataset_id: uuid.UUID = await conn.fetchval(
+        """
+        INSERT INTO datasets (id, job_id, name, record_type, source)
+        VALUES ($1, $2, $3, $4, 'uploaded')
+        ON CONFLICT (job_id) DO UPDATE SET job_id = EXCLUDED.job_id
+        RETURNING id
+        """,
+        uuid.uuid4(),
+        job_id,
+        params.dataset_name,
+        params.record_type,
+    )
+    return dataset_id
+
+
+async def _remove_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID) -> None:
+    async with conn.transaction():
+        await conn.execute("DELETE FROM records WHERE dataset_id = $1", dataset_id)
+        await conn.execute("DELETE FROM datasets WHERE id = $1", dataset_id)
+
+
+class _Loader:
+    """Batches parsed records into checkpointed COPY transactions, skipping those an earlier
+    delivery already wrote; one write in flight while the next batch is parsed."""
+
+    def __init__(
+        self,
+        ctx: TaskContext,
+        conn: asyncpg.Connection,
+        job_id: uuid.UUID,
+        dataset_id: uuid.UUID,
+        record_type: str,
+    ) -> None:
+        self._ctx = ctx
+        self._conn = conn
+        self._job_id = job_id
+        self._dataset_id = dataset_id
+        self._record_type = record_type
+        self._batch: list[str] = []
+        self._columns: list[str] | None = None
+        self._bytes = 0
+        self._writing: asyncio.Task[None] | None = None
+        self._resume_at = 0
+        self.parsed = 0  # records accepted by the parser so far
+        self.written = 0  # records in the dataset (the checkpoint)
+
+    async def resume(self) -> None:
+        self.written = self._resume_at = await self._conn.fetchval(
+            "SELECT row_count FROM datasets WHERE id = $1", self._dataset_id
+        )
+        if self.written:
+            log.info("ingest.resuming", written=self.written)
+
+    async def add(self, records: list[str], read: int, columns: list[str] | None) -> None:
+        self._bytes += read
+        self._columns = columns
+        # The first records, up to the checkpoint, were written by an earlier delivery.
+        skip = max(0, min(len(records), self._resume_at - self.parsed))
+        self.parsed += len(records)
+        self._batch.extend(records[skip:])
+        size = self._ctx.settings.ingest_chunk_size
+        while len(self._batch) >= size:
+            await self._write_in_background(size)
+
+    async def flush(self) -> None:
+        await self._write_in_background(len(self._batch))
+        await self._wait()
+
+    async def _write_in_background(self, count: int) -> None:
+        await self._wait()
+        batch, self._batch = self._batch[:count], self._batch[count:]
+        self._writing = asyncio.create_task(self._write(batch, self._bytes, self._columns))
+
+    async def abort(self) -> None:
+        """Stop a write in flight (its transaction rolls back) before the connection is
+        released."""
+        if self._writing is not None and not self._writing.done():
+            self._writing.cancel()
+            await asyncio.gather(self._writing, return_exceptions=True)
+
+    async def _wait(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    async def _write(self, batch: list[str], read: int, columns: list[str] | None) -> None:
+        schema = (
+            orjson.dumps([{"name": c, "type": "string"} for c in columns]).decode()
+            if columns is not None
+            else None
+        )
+        conn = self._conn
+        async with conn.transaction():
+            found = await conn.fetchval(
+                "SELECT row_count FROM datasets WHERE id = $1 FOR UPDATE", self._dataset_id
+            )
+            status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1", self._job_id)
+            if status == "cancelled":
+                raise JobCancelled(f"job {self._job_id} was cancelled")
+            # Another delivery got further: what it wrote is the start of this batch.
+            batch = batch[max(0, found - self.written) :]
+            if batch:
+                await conn.copy_records_to_table(
+                    "records",
+                    records=[(self._dataset_id, self._record_type, doc) for doc in batch],
+                    columns=COPY_COLUMNS,
+                    schema_name=self._ctx.settings.database_schema,
+                )
+            written = max(found, self.written) + len(batch)
+            await conn.execute(
+                "UPDATE datasets SET row_count = $2, schema = COALESCE(schema, $3::jsonb) "
+                "WHERE id = $1",
+                self._dataset_id,
+                written,
+                schema,
+            )
+            await conn.execute(
+                "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1",
+                self._job_id,
+                read,
+            )
+        self.written = written

@@ -1,0 +1,341 @@
+"""Incremental parsing into records: every rule, and the same output however the bytes are cut."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
+from datatasks.uploads.sniff import Sniffed, UploadFormat
+
+CSV = Sniffed(UploadFormat.csv, ",")
+NDJSON = Sniffed(UploadFormat.ndjson)
+ARRAY = Sniffed(UploadFormat.json)
+Parsed = tuple[list[str], list[Rejected], list[str] | None]
+
+
+def cuts(data: bytes, sizes: Iterator[int]) -> list[bytes]:
+    chunks = []
+    pos = 0
+    while pos < len(data):
+        size = next(sizes)
+        chunks.append(data[pos : pos + size])
+        pos += size
+    return chunks
+
+
+def parse(sniffed: Sniffed, data: bytes, chunks: list[bytes] | None = None) -> Parsed:
+    parser = RecordParser(sniffed)
+    records: list[str] = []
+    rejected: list[Rejected] = []
+    for chunk in [data] if chunks is None else chunks:
+        more, bad = parser.feed(chunk)
+        records += more
+        rejected += bad
+    more, bad = parser.finish()
+    return records + more, rejected + bad, parser.columns
+
+
+def random_sizes(rng: random.Random, top: int) -> Iterator[int]:
+    while True:
+        yield rng.randint(1, top)
+
+
+def chunkings(data: bytes, seed: int = 0) -> Iterator[list[bytes]]:
+    """Ways to cut `data`: one byte at a time, and random cuts of small and large chunks."""
+    rng = random.Random(seed)
+    yield cuts(data, random_sizes(rng, 1))
+    for top in (3, 17, 200, 5000, 70_000):
+        yield cuts(data, random_sizes(rng, top))
+
+
+def parse_everywhere(sniffed: Sniffed, data: bytes) -> Parsed:
+    """Parse in one piece and in many chunkings, checking that all agree."""
+    whole = parse(sniffed, data)
+    for chunks in chunkings(data):
+        assert parse(sniffed, data, chunks) == whole
+    return whole
+
+
+def objects(records: list[str]) -> list[dict[str, Any]]:
+    values = [orjson.loads(r) for r in records]
+    assert all(type(v) is dict for v in values)
+    return values
+
+
+def invalid(sniffed: Sniffed, data: bytes) -> str:
+    """The InvalidContent message, the same for every chunking."""
+    messages = set()
+    for chunks in [[data], *chunkings(data)]:
+        with pytest.raises(InvalidContent) as info:
+            parse(sniffed, data, chunks)
+        messages.add(str(info.value))
+    assert len(messages) == 1, messages
+    return messages.pop()
+
+
+# CSV
+
+
+def test_csv_cells_are_strings_as_they_are() -> None:
+    records, rejected, columns = parse_everywhere(CSV, b"id,n,flag,e\n1, 2.50,true,\n")
+    assert columns == ["id", "n", "flag", "e"]
+    assert records == ['{"id":"1","n":" 2.50","flag":"true","e":""}']
+    assert rejected == []
+
+
+def test_csv_bom_and_names_made_unique_and_non_empty() -> None:
+    data = b"\xef\xbb\xbfname,name,, id ,name_2,  \n1,2,3,4,5,6\n"
+    records, _, columns = parse_everywhere(CSV, data)
+    assert columns == ["name", "name_2", "column_3", " id ", "name_2_2", "column_6"]
+    assert objects(records)[0]["name_2_2"] == "5"
+
+
+def test_csv_quoted_fields_and_line_numbers() -> None:
+    data = (
+        b'a,b\n"x, y","say ""hi"""\n'  # line 2: a delimiter and doubled quotes
+        b'"three\nline\nfield",z\n'  # lines 3-5
+        b"\n"  # line 6: blank, skipped
+        b"1,2,3\n"  # line 7: too many fields
+        b'"",""\n'  # line 8
+    )
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [
+        {"a": "x, y", "b": 'say "hi"'},
+        {"a": "three\nline\nfield", "b": "z"},
+        {"a": "", "b": ""},
+    ]
+    assert rejected == [Rejected(7, "expected 2 fields, got 3", "1,2,3")]
+
+
+def test_csv_crlf_and_a_last_line_without_newline() -> None:
+    data = b'a,b\r\n1,"x\r\ny"\r\n\r\n2,3\r\n4'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [{"a": "1", "b": "x\r\ny"}, {"a": "2", "b": "3"}]
+    assert rejected == [Rejected(6, "expected 2 fields, got 1", "4")]
+
+
+def test_csv_blank_lines_before_the_header_are_skipped() -> None:
+    records, rejected, columns = parse_everywhere(CSV, b"\n\r\nk\nv\n")
+    assert (columns, objects(records), rejected) == (["k"], [{"k": "v"}], [])
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_csv_other_delimiters(delimiter: str) -> None:
+    d = delimiter.encode()
+    data = b"a" + d + b"b\n1" + d + b'"x' + d + b'y"\n1,2' + d + b"3\n"
+    records, _, _ = parse_everywhere(Sniffed(UploadFormat.csv, delimiter), data)
+    assert objects(records) == [{"a": "1", "b": f"x{delimiter}y"}, {"a": "1,2", "b": "3"}]
+
+
+def test_csv_unicode() -> None:
+    data = "név,emoji\nÁrpád,🎉\n東京,ü\n".encode()
+    records, _, columns = parse_everywhere(CSV, data)
+    assert columns == ["név", "emoji"]
+    assert objects(records) == [{"név": "Árpád", "emoji": "🎉"}, {"név": "東京", "emoji": "ü"}]
+
+
+def test_csv_invalid_utf8_and_nul_reject_only_their_record() -> None:
+    data = b'a,b\n1,\xff\n2,"x\n\xc3"\n3,\x00\n4,ok\n'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [{"a": "4", "b": "ok"}]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (2, "invalid UTF-8"),
+        (3, "invalid UTF-8"),
+        (5, "NUL character"),
+    ]
+    assert rejected[0].raw == "1,\ufffd"
+    assert rejected[2].raw == "3,\ufffd"  # a raw NUL would not fit in jsonb either
+
+
+def test_csv_unterminated_quote_at_the_end() -> None:
+    records, rejected, _ = parse_everywhere(CSV, b'a,b\n1,2\n3,"never\nclosed\n')
+    assert objects(records) == [{"a": "1", "b": "2"}]
+    assert rejected == [Rejected(3, "unterminated quoted field", '3,"never\nclosed')]
+
+
+def test_csv_malformed_quotes_are_rejected_the_same_way_in_any_chunking() -> None:
+    # A quote inside an unquoted field is literal for the csv module, but it still counts when
+    # records are cut; the result must not depend on where chunks end.
+    data = b'a,b\n1,5"\n2,x"\n"ab"c,d\n7,"q"\n3,"ok"\n'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [{"a": "7", "b": "q"}, {"a": "3", "b": "ok"}]
+    assert [r.line for r in rejected] == [2, 4]
+    assert all(r.reason.startswith("malformed CSV: ") for r in rejected)
+
+
+def test_csv_a_long_multiline_record_over_many_chunks() -> None:
+    cell = ('say ""x""\n' * 5000).encode()  # 50 KB of quoted lines
+    data = b'a,b\n1,"' + cell + b'"\n2,3\n'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [{"a": "1", "b": 'say "x"\n' * 5000}, {"a": "2", "b": "3"}]
+    assert rejected == []
+
+
+def test_csv_header_only_and_empty() -> None:
+    assert parse_everywhere(CSV, b"a,b\n") == ([], [], ["a", "b"])
+    assert parse_everywhere(CSV, b"") == ([], [], None)
+
+
+def test_csv_unreadable_header() -> None:
+    assert "invalid UTF-8" in invalid(CSV, b"a,\xff\n1,2\n")
+    assert "unterminated" in invalid(CSV, b'a,"b\n')
+
+
+def test_csv_rejected_raw_is_cut_to_200_characters() -> None:
+    _, rejected, _ = parse(CSV, b"a\n" + "é,".encode() * 300 + b"\n")
+    assert rejected[0].raw == "é," * 100
+
+
+def test_csv_round_trip_of_awkward_values() -> None:
+    rng = random.Random(3)
+    alphabet = ['"', ",", "\n", "\r\n", ";", " ", "a", "Z", "é", "🎉", "東", "''"]
+    rows = [
+        ["".join(rng.choices(alphabet, k=rng.randint(0, 8))) for _ in range(4)] for _ in range(300)
+    ]
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator=rng.choice(["\n", "\r\n"])).writerows([list("abcd"), *rows])
+    records, rejected, _ = parse_everywhere(CSV, out.getvalue().encode())
+    # A record of one empty cell is written as a blank line; those are skipped.
+    expected = [dict(zip("abcd", row, strict=True)) for row in rows]
+    assert rejected == []
+    assert objects(records) == expected
+
+
+# NDJSON
+
+
+def test_ndjson_keeps_types_and_nesting() -> None:
+    data = b'{"a": 1, "b": 2.5, "c": null, "d": [1, {"e": true}], "f": "x"}\r\n\n  \n{"g":{}}'
+    records, rejected, columns = parse_everywhere(NDJSON, data)
+    assert columns is None
+    assert rejected == []
+    assert objects(records) == [
+        {"a": 1, "b": 2.5, "c": None, "d": [1, {"e": True}], "f": "x"},
+        {"g": {}},
+    ]
+
+
+def test_ndjson_rejections_with_line_numbers() -> None:
+    data = (
+        b'\xef\xbb\xbf{"ok": 1}\n'
+        b"[1, 2]\n"  # 2
+        b'{"a": \n'  # 3
+        b'"just a string"\n'  # 4
+        b'{"bad": "\xff"}\n'  # 5
+        b'{"nul": "\\u0000"}\n'  # 6
+        b'{"key\\u0000": 1}\n'  # 7
+        b'{"escaped": "\\\\u0000"}\n'  # 8: a backslash, then "u0000": fine
+        b"\n"
+        b'{"last": "\xc3\xa9"}'  # 10
+    )
+    records, rejected, _ = parse_everywhere(NDJSON, data)
+    assert objects(records) == [{"ok": 1}, {"escaped": "\\u0000"}, {"last": "é"}]
+    assert [(r.line, r.reason.split(":")[0]) for r in rejected] == [
+        (2, "not a JSON object"),
+        (3, "invalid JSON"),
+        (4, "not a JSON object"),
+        (5, "invalid UTF-8"),
+        (6, "NUL character"),
+        (7, "NUL character"),
+    ]
+    assert rejected[1].raw == '{"a": '
+
+
+def test_ndjson_keeps_big_integers_exactly() -> None:
+    records, _, _ = parse_everywhere(NDJSON, b'{"n": 123456789012345678901234567890}\n')
+    assert records == ['{"n": 123456789012345678901234567890}']
+
+
+# JSON array
+
+
+def test_array_elements_become_records() -> None:
+    data = b'\xef\xbb\xbf [\n {"a": 1, "b": 1.5, "c": 1E2, "d": [{"e": null}]},'
+    data += b'\n {"f": "\xc3\xa9"} ]\n'
+    records, rejected, columns = parse_everywhere(ARRAY, data)
+    assert columns is None
+    assert rejected == []
+    assert records == ['{"a":1,"b":1.5,"c":100.0,"d":[{"e":null}]}', '{"f":"é"}']
+
+
+def test_array_rejects_non_objects_and_nul_by_index() -> None:
+    data = b'[{"a":1}, 2, "x", [{"b":1}], null, {"c":"\\u0000"}, {"d":true}]'
+    records, rejected, _ = parse_everywhere(ARRAY, data)
+    assert records == ['{"a":1}', '{"d":true}']
+    assert rejected == [
+        Rejected(2, "not a JSON object", "2"),
+        Rejected(3, "not a JSON object", '"x"'),
+        Rejected(4, "not a JSON object", '[{"b":1}]'),
+        Rejected(5, "not a JSON object", "null"),
+        Rejected(6, "NUL character", '{"c":"\\u0000"}'),
+    ]
+
+
+def test_an_empty_array() -> None:
+    assert parse_everywhere(ARRAY, b"[ ]") == ([], [], None)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "at"),
+    [
+        (b'[{"a":1},{"b":2} x]', "invalid char in json text", 18),
+        (b'[{"a":1}] {"b":2}', "trailing garbage", 11),
+        (b'[{"a":1},,{"b":2}]', "unallowed token at this point in JSON text", 10),
+        (b'[{"a":1},{"b":2}', "premature EOF", 16),
+        (b'\xef\xbb\xbf[{"a":\xff}]', "invalid char in json text", 10),
+        (b'{"a":1}', "expected '['", 1),
+        (b"  ", "no content", 0),
+    ],
+)
+def test_array_syntax_errors(data: bytes, reason: str, at: int) -> None:
+    message = invalid(ARRAY, data)
+    assert message.startswith("invalid JSON array: ")
+    assert reason in message
+    assert message.endswith(f" near byte {at}")
+
+
+def test_array_error_position_beyond_the_first_blocks() -> None:
+    good = b'{"id": 12345, "name": "abcdefghij"}, '
+    data = b"[" + good * 5000 + b'{"id": tru}]'
+    bad = data.index(b"tru}") + 3  # 1-based: yajl gives up after `tru`
+    assert invalid(ARRAY, data).endswith(f" near byte {bad}")
+
+
+def test_array_over_several_blocks_in_any_chunking() -> None:
+    rng = random.Random(5)
+    values = [{"i": i, "s": "é" * rng.randint(0, 40), "f": rng.random()} for i in range(3000)]
+    records, rejected, _ = parse_everywhere(ARRAY, orjson.dumps(values))
+    assert objects(records) == values
+    assert rejected == []
+
+
+# Whatever the format
+
+
+def test_feeding_after_finish_is_an_error() -> None:
+    parser = RecordParser(CSV)
+    parser.finish()
+    with pytest.raises(RuntimeError):
+        parser.feed(b"a\n")
+    with pytest.raises(RuntimeError):
+        parser.finish()
+
+
+@pytest.mark.parametrize("sniffed", [CSV, NDJSON, ARRAY])
+def test_a_file_of_just_a_partial_bom(sniffed: Sniffed) -> None:
+    parser = RecordParser(sniffed)
+    assert parser.feed(b"\xef") == ([], [])
+    assert parser.feed(b"\xbb") == ([], [])
+    if sniffed is not NDJSON:  # a CSV header or an array start that cannot be read
+        with pytest.raises(InvalidContent):
+            parser.finish()
+    else:
+        _, rejected = parser.finish()
+        assert [r.reason for r in rejected] == ["invalid UTF-8"]
