@@ -69,6 +69,10 @@ def _print(results: dict[str, Any]) -> None:
             f"  POST /upload (curl)            {up['upload_mib_per_s']:>10} MiB/s"
             f"  ratio {up['upload_ratio']} (target >= 0.6)"
         )
+        print(
+            f"  raw HTTP body to a file        {up['raw_http_mib_per_s']:>10} MiB/s"
+            f"  (upload at {up['upload_ratio_to_raw_http']} of it)"
+        )
         print(f"  API RSS growth                 {up['api_rss_growth_mb']:>10} MB (target < 30)")
         print(f"  raw binary COPY of the records {up['raw_copy_rows_per_min']:>10,} rows/min")
         print(

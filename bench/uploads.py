@@ -7,7 +7,9 @@ import asyncio
 import csv
 import os
 import random
+import socket
 import statistics
+import sys
 import time
 import uuid
 from datetime import datetime
@@ -87,6 +89,46 @@ def _rss_mb(pid: int, field: str) -> float:
     raise RuntimeError(field)
 
 
+async def raw_http_rate(source: Path, directory: Path) -> float:
+    """MiB/s of `curl --data-binary` into bench/raw_upload.py: the HTTP path's ceiling."""
+    port = _free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.raw_upload", str(port), str(directory)
+    )
+    try:
+        for _ in range(100):
+            probe = await asyncio.create_subprocess_exec(
+                "curl", "-s", "-o", "/dev/null", "-X", "POST", f"http://127.0.0.1:{port}/"
+            )
+            if await probe.wait() == 0:
+                break
+            await asyncio.sleep(0.1)
+        started = time.perf_counter()
+        proc = await asyncio.create_subprocess_exec(
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "--data-binary",
+            f"@{source}",
+            "-H",
+            "content-type: application/octet-stream",
+            f"http://127.0.0.1:{port}/",
+        )
+        await proc.wait()
+        return source.stat().st_size / (1 << 20) / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 async def upload_rate(service: Service, source: Path, api_pid: int) -> dict[str, Any]:
     """MiB/s of `curl -F file=@...` to the real API, and the API's RSS growth meanwhile."""
     before = _rss_mb(api_pid, "VmRSS:")
@@ -159,14 +201,16 @@ async def raw_copy_rate(service: Service, source: Path) -> float:
 
 async def run(service: Service, size_mb: int, repeat: int, workdir: Path) -> dict[str, Any]:
     source = workdir / "upload.csv"
-    rows = make_csv(source, size_mb << 20)
+    rows = make_csv(source, size_mb * 1_000_000)
     api = next(p for p in service.procs if "api" in list(p.args))  # type: ignore[arg-type]
     disk: list[float] = []
+    raw_http: list[float] = []
     uploads: list[dict[str, Any]] = []
     raw: list[float] = []
     ingest: list[float] = []
     for _ in range(repeat):
         disk.append(raw_disk_rate(source, service.storage_dir))
+        raw_http.append(await raw_http_rate(source, service.storage_dir))
         uploads.append(await upload_rate(service, source, api.pid))
         job = await _latest_ingest(service)
         seconds = _seconds(job["finished_at"]) - _seconds(job["started_at"])
@@ -180,6 +224,8 @@ async def run(service: Service, size_mb: int, repeat: int, workdir: Path) -> dic
         "disk_write_mib_per_s": round(disk_rate, 1),
         "upload_mib_per_s": round(upload, 1),
         "upload_ratio": round(upload / disk_rate, 3),
+        "raw_http_mib_per_s": round(statistics.median(raw_http), 1),
+        "upload_ratio_to_raw_http": round(upload / statistics.median(raw_http), 3),
         "api_rss_growth_mb": round(max(u["rss_growth_mb"] for u in uploads), 1),
         "raw_copy_rows_per_min": round(statistics.median(raw) * 60),
         "ingest_rows_per_min": round(statistics.median(ingest) * 60),

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from datatasks.exports.sink import ExportSink, JsonArrayFraming, Pipe
+from datatasks.exports.sink import JsonArrayFraming, Pipe
 from datatasks.storage import ObjectWriter
+from datatasks.storage.hashing import HashingWriter
 
 
 class Collect(ObjectWriter):
@@ -27,7 +28,7 @@ class Collect(ObjectWriter):
 
 async def test_a_failing_writer_surfaces_its_error_instead_of_hanging_the_copy() -> None:
     writer = Collect(fail_after=1)
-    pipe = Pipe(ExportSink(writer, gzip=False), max_chunks=2)
+    pipe = Pipe(HashingWriter(writer, gzip=False), max_chunks=2)
 
     async def feed() -> None:
         for _ in range(1000):
@@ -41,7 +42,7 @@ async def test_a_failing_writer_surfaces_its_error_instead_of_hanging_the_copy()
 
 async def test_gzip_and_sha256_describe_the_stored_bytes() -> None:
     writer = Collect()
-    sink = ExportSink(writer, gzip=True)
+    sink = HashingWriter(writer, gzip=True)
     framing = JsonArrayFraming(sink)
     lines = [json.dumps({"i": i}).encode() + b"\n" for i in range(50_000)]
     blob = b"".join(lines)
@@ -56,7 +57,7 @@ async def test_gzip_and_sha256_describe_the_stored_bytes() -> None:
 
 async def test_an_empty_json_array() -> None:
     writer = Collect()
-    sink = ExportSink(writer, gzip=False)
+    sink = HashingWriter(writer, gzip=False)
     framing = JsonArrayFraming(sink)
     await framing.finish()
     await sink.finish()

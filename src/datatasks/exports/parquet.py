@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from datatasks.core.errors import JobFailed
 from datatasks.exports.query import Columns, Select
-from datatasks.exports.sink import ExportSink
+from datatasks.storage.hashing import HashingWriter
 
 ROW_GROUP = 65_536
 
@@ -66,7 +66,7 @@ async def write_parquet(
     conn: asyncpg.Connection,
     select: Select,
     columns: Columns,
-    sink: ExportSink,
+    sink: HashingWriter,
     *,
     codec: str,
     on_rows: Callable[[int], Awaitable[None]],

@@ -1,56 +1,10 @@
-"""Where an export's bytes go: optional gzip, a running sha256 and size, then storage."""
+"""How an export's COPY output reaches storage: JSON array framing, and a bounded pipe."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import zlib
 
-from datatasks.storage import ObjectWriter
-
-# Compressing and hashing run in threads (zlib and hashlib release the GIL, so they run beside
-# the COPY); a thread hop pays off only for larger pieces.
-_BATCH = 1 << 20
-
-
-class ExportSink:
-    """Bytes in, in order; out to `writer`, gzip-compressed if asked. `sha256` and `size`
-    describe the stored file (after compression), as a client will download it."""
-
-    def __init__(self, writer: ObjectWriter, *, gzip: bool) -> None:
-        self._writer = writer
-        # wbits 31: a gzip member (header and trailer), as `gzip -d` expects.
-        self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
-        self._pending = bytearray()
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
-
-    async def write(self, data: bytes) -> None:
-        # COPY hands over ~8 KiB at a time; the work below pays off per MiB.
-        self._pending += data
-        if len(self._pending) >= _BATCH:
-            await self._flush(final=False)
-
-    async def finish(self) -> None:
-        await self._flush(final=True)
-
-    async def _flush(self, *, final: bool) -> None:
-        data, self._pending = bytes(self._pending), bytearray()
-        if self._compressor is not None:
-            compressor = self._compressor
-            data = await asyncio.to_thread(compressor.compress, data)
-            if final:
-                data += compressor.flush()
-        if data:
-            self.size += len(data)
-            # hashlib releases the GIL: hashing runs beside the write.
-            await asyncio.gather(
-                asyncio.to_thread(self._hash.update, data), self._writer.write(data)
-            )
+from datatasks.storage.hashing import HashingWriter
 
 
 class JsonArrayFraming:
@@ -60,7 +14,7 @@ class JsonArrayFraming:
     a record: it becomes `,\\n`, except the last one, which closes the array.
     """
 
-    def __init__(self, sink: ExportSink) -> None:
+    def __init__(self, sink: HashingWriter) -> None:
         self._sink = sink
         self._started = False
         self._newline_pending = False
@@ -84,7 +38,7 @@ class Pipe:
     writes them, so Postgres keeps producing while a chunk is hashed, compressed and stored.
     The bound (not the result size) caps memory; a full queue holds the COPY back."""
 
-    def __init__(self, target: ExportSink | JsonArrayFraming, *, max_chunks: int = 32) -> None:
+    def __init__(self, target: HashingWriter | JsonArrayFraming, *, max_chunks: int = 32) -> None:
         self._target = target
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_chunks)
         self._task = asyncio.create_task(self._drain())

@@ -29,7 +29,8 @@ from datatasks.exports.query import (
     resolve_columns,
 )
 from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
-from datatasks.exports.sink import ExportSink, JsonArrayFraming, Pipe
+from datatasks.exports.sink import JsonArrayFraming, Pipe
+from datatasks.storage.hashing import HashingWriter
 from datatasks.storage.links import issue_link
 from datatasks.worker.context import TaskContext
 
@@ -70,7 +71,7 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         content_type = params.content_type
         progress = _Progress(ctx, job_id)
         async with ctx.storage.create(key, content_type=content_type) as writer:
-            sink = ExportSink(writer, gzip=params.gzipped)
+            sink = HashingWriter(writer, gzip=params.gzipped)
             if params.format is ExportFormat.parquet:
                 codec = "gzip" if params.compression is Compression.gzip else "none"
                 rows = await write_parquet(
@@ -114,11 +115,11 @@ async def _copy_out(
     conn: asyncpg.Connection,
     params: ExportRequest,
     columns: Columns,
-    sink: ExportSink,
+    sink: HashingWriter,
     progress: _Progress,
 ) -> int:
     select = filtered(params)
-    target: ExportSink | JsonArrayFraming = sink
+    target: HashingWriter | JsonArrayFraming = sink
     options: dict[str, str]
     if params.format is ExportFormat.csv:
         await sink.write(csv_header(columns.fields, formula_escape=params.csv_formula_escape))

@@ -136,23 +136,25 @@ class _FileWriter(ObjectWriter):
         self.published = False
 
     async def write(self, data: bytes) -> None:
-        """Accept `data`; it reaches the disk in ~1 MiB writes."""
+        """Accept `data`; it reaches the disk in ~1 MiB writes, one in flight while the next
+        is gathered (so the caller's input - a socket, a COPY - keeps flowing meanwhile)."""
         self.bytes_written += len(data)
         if not self._buffer and len(data) >= CHUNK_SIZE:
             # Already a whole chunk: skip the copy into the buffer.
-            await self._off_loop(lambda: self._write_sync(data))
+            await self._start(lambda: self._write_sync(data))
             return
         self._buffer += data
         if len(self._buffer) >= CHUNK_SIZE:
             chunk = bytes(self._buffer)
             self._buffer.clear()
-            await self._off_loop(lambda: self._write_sync(chunk))
+            await self._start(lambda: self._write_sync(chunk))
 
     async def commit(self) -> None:
         """Make the file durable and publish it under its final name."""
         rest = bytes(self._buffer)
         self._buffer.clear()
-        await self._off_loop(lambda: self._finish_sync(rest))
+        await self._start(lambda: self._finish_sync(rest))
+        await self._finished()
         # On the event loop, with no await between the rename and the flag: once the file is in
         # place, a cancellation can no longer make `discard()` think it is not.
         os.replace(self._temp, self._final)
@@ -174,11 +176,16 @@ class _FileWriter(ObjectWriter):
         else:
             self._busy.add_done_callback(self._release)
 
-    async def _off_loop(self, operation: Callable[[], None]) -> None:
+    async def _start(self, operation: Callable[[], None]) -> None:
+        """Run `operation` in a thread once the previous one is done (raising its error)."""
+        await self._finished()
         self._busy = asyncio.get_running_loop().run_in_executor(None, operation)
-        # Shielded so that a cancellation leaves `_busy` running (as the thread does) for
-        # `discard()` to wait on, rather than marking it cancelled while the file is in use.
-        await asyncio.shield(self._busy)
+
+    async def _finished(self) -> None:
+        if self._busy is not None:
+            # Shielded so that a cancellation leaves `_busy` running (as the thread does) for
+            # `discard()` to wait on, rather than marking it cancelled while the file is in use.
+            await asyncio.shield(self._busy)
 
     def _release(self, busy: asyncio.Future[None] | None) -> None:
         if busy is not None and not busy.cancelled():

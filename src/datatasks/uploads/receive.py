@@ -27,8 +27,10 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
     def __init__(self, writer: ObjectWriter, max_bytes: int) -> None:
         super().__init__()
         self._writer = writer
-        self._max_bytes = max_bytes
+        # Hashed inline: measured faster here than a thread hop per MiB (the socket, not the
+        # CPU, paces an upload).
         self._hash = hashlib.sha256()
+        self._max_bytes = max_bytes
         self.head = bytearray()
         self.size = 0
         self.parts = 0
