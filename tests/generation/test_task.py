@@ -192,4 +192,4 @@ async def test_bad_parameters_fail_at_once_without_retries(
     job = await wait_job(accepted["job_id"], statuses=("failed",))
     assert job["attempts"] == 1
     assert job["error"]["final"] is True
-    assert "invalid generation parameters" in job["error"]["message"]
+    assert "unusable job parameters" in job["error"]["message"]

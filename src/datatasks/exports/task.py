@@ -15,7 +15,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import ValidationError
 
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.exports.parquet import write_parquet
@@ -33,6 +32,7 @@ from datatasks.exports.sink import JsonArrayFraming, Pipe
 from datatasks.storage.hashing import HashingWriter
 from datatasks.storage.links import issue_link
 from datatasks.worker.context import TaskContext
+from datatasks.worker.rows import load_params
 
 log = structlog.stdlib.get_logger("datatasks.exports")
 
@@ -53,11 +53,7 @@ def download_path(job_id: uuid.UUID) -> str:
 
 async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:
-        raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
-        try:
-            params = ExportRequest.model_validate_json(raw)
-        except ValidationError as exc:
-            raise JobFailed(f"invalid export parameters: {exc}") from exc
+        params = await load_params(conn, job_id, ExportRequest)
         columns = await resolve_columns(conn, params)
         select = filtered(params)
         # The planner's estimate, not count(*): progress needs no second pass over the rows.

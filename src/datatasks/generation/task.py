@@ -17,14 +17,15 @@ from typing import Any
 import asyncpg
 import orjson
 import structlog
-from pydantic import ValidationError
 
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.generation.fields import FieldSpec
 from datatasks.generation.generator import generate_json_rows
 from datatasks.generation.schemas import GenerateParams
 from datatasks.generation.sizing import chunk_rows
+from datatasks.models import DatasetSource
 from datatasks.worker.context import TaskContext
+from datatasks.worker.rows import ensure_dataset, load_params
 
 log = structlog.stdlib.get_logger("datatasks.generation")
 
@@ -34,35 +35,17 @@ Row = tuple[uuid.UUID, str, str]
 
 async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:
-        raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
-        try:
-            params = GenerateParams.model_validate_json(raw)
-        except ValidationError as exc:
-            raise JobFailed(f"invalid generation parameters: {exc}") from exc
-        dataset_id = await _ensure_dataset(conn, job_id, params)
+        params = await load_params(conn, job_id, GenerateParams)
+        dataset_id = await ensure_dataset(
+            conn,
+            job_id,
+            name=params.dataset_name,
+            record_type=params.record_type,
+            source=DatasetSource.generated,
+            schema=orjson.dumps([f.model_dump(mode="json") for f in params.fields]).decode(),
+        )
         await _fill(ctx, conn, job_id, dataset_id, params)
     return {"dataset_id": str(dataset_id), "rows": params.count, "seed": params.seed}
-
-
-async def _ensure_dataset(
-    conn: asyncpg.Connection, job_id: uuid.UUID, params: GenerateParams
-) -> uuid.UUID:
-    """The job's dataset, created on the first attempt and found again on later ones."""
-    schema = orjson.dumps([f.model_dump(mode="json") for f in params.fields]).decode()
-    dataset_id: uuid.UUID = await conn.fetchval(
-        """
-        INSERT INTO datasets (id, job_id, name, record_type, source, schema)
-        VALUES ($1, $2, $3, $4, 'generated', $5)
-        ON CONFLICT (job_id) DO UPDATE SET job_id = EXCLUDED.job_id
-        RETURNING id
-        """,
-        uuid.uuid4(),
-        job_id,
-        params.dataset_name,
-        params.record_type,
-        schema,
-    )
-    return dataset_id
 
 
 def _make_rows(

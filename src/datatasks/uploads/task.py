@@ -15,14 +15,15 @@ from typing import Any
 import asyncpg
 import orjson
 import structlog
-from pydantic import ValidationError
 
 from datatasks.core.errors import JobCancelled, JobFailed
+from datatasks.models import DatasetSource
 from datatasks.storage.links import issue_link
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
 from datatasks.uploads.schemas import IngestParams
 from datatasks.uploads.sniff import Sniffed
 from datatasks.worker.context import TaskContext
+from datatasks.worker.rows import ensure_dataset, load_params
 
 log = structlog.stdlib.get_logger("datatasks.uploads")
 
@@ -53,12 +54,14 @@ class _Rejects:
 
 async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:
-        raw = await conn.fetchval("SELECT params FROM jobs WHERE id = $1", job_id)
-        try:
-            params = IngestParams.model_validate_json(raw)
-        except ValidationError as exc:
-            raise JobFailed(f"invalid ingest parameters: {exc}") from exc
-        dataset_id = await _ensure_dataset(conn, job_id, params)
+        params = await load_params(conn, job_id, IngestParams)
+        dataset_id = await ensure_dataset(
+            conn,
+            job_id,
+            name=params.dataset_name,
+            record_type=params.record_type,
+            source=DatasetSource.uploaded,
+        )
         loader = _Loader(ctx, conn, job_id, dataset_id, params.record_type)
         await loader.resume()
         rejects = _Rejects()
@@ -126,24 +129,6 @@ async def _check_rejects(
         raise JobFailed(
             f"{rejects.count} of {seen} rows were rejected (more than {limit:.0%}); first: {first}"
         )
-
-
-async def _ensure_dataset(
-    conn: asyncpg.Connection, job_id: uuid.UUID, params: IngestParams
-) -> uuid.UUID:
-    dataset_id: uuid.UUID = await conn.fetchval(
-        """
-        INSERT INTO datasets (id, job_id, name, record_type, source)
-        VALUES ($1, $2, $3, $4, 'uploaded')
-        ON CONFLICT (job_id) DO UPDATE SET job_id = EXCLUDED.job_id
-        RETURNING id
-        """,
-        uuid.uuid4(),
-        job_id,
-        params.dataset_name,
-        params.record_type,
-    )
-    return dataset_id
 
 
 async def _remove_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID) -> None:
