@@ -29,6 +29,14 @@ class NotFound(DataTasksError):
     type_slug = "not-found"
 
 
+class Conflict(DataTasksError):
+    """The request does not fit the resource's current state (a job that is not failed)."""
+
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
 class InvalidParameters(DataTasksError):
     """A value that passed the schema but not a rule checked later; shaped like a 422 from
     request validation (`errors[]` with the field's location)."""

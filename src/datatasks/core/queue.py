@@ -72,6 +72,25 @@ class Queues:
         except REDIS_ERRORS as exc:
             raise DependencyUnavailable("the job queue is unavailable") from exc
 
+    async def requeue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
+        """Enqueue a job again under the same id: the old queue job (failed, or finished and
+        kept) is removed first, since an add with an existing id does nothing."""
+        try:
+            async with asyncio.timeout(self._settings.dependency_timeout_s):
+                await self.get(name).remove(str(job_id))
+        except REDIS_ERRORS as exc:
+            raise DependencyUnavailable("the job queue is unavailable") from exc
+        await self.enqueue(name, job_id, job_type)
+
+    async def discard(self, name: QueueName, job_id: uuid.UUID) -> None:
+        """Drop a waiting job from its queue. A job a worker holds stays (it is locked); its
+        handler sees the job's row and stops."""
+        try:
+            async with asyncio.timeout(self._settings.dependency_timeout_s):
+                await self.get(name).remove(str(job_id))
+        except REDIS_ERRORS as exc:
+            raise DependencyUnavailable("the job queue is unavailable") from exc
+
     async def ping(self) -> None:
         queue = self.get(QueueName.generation)
         await queue.client.ping()

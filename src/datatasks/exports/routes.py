@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
-from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
+from datatasks.core.errors import Conflict, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.problems import responses
 from datatasks.exports.schemas import ExportRequest
@@ -22,12 +22,6 @@ from datatasks.models import Dataset, JobStatus, JobType
 from datatasks.storage.links import issue_link, serve, verify
 
 router = APIRouter(tags=["exports"])
-
-
-class NotReady(DataTasksError):
-    status = 409
-    title = "Conflict"
-    type_slug = "not-ready"
 
 
 class DownloadLink(BaseModel):
@@ -64,7 +58,7 @@ async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:
         raise NotFound(f"job {job.id} is not an export")
     if job.status != JobStatus.completed or not job.result:
         waiting = job.status in (JobStatus.pending, JobStatus.in_progress)
-        raise NotReady(
+        raise Conflict(
             f"export {job.id} is {job.status}; "
             + ("its file is not ready yet" if waiting else "it has no file")
         )

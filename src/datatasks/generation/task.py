@@ -25,7 +25,7 @@ from datatasks.generation.schemas import GenerateParams
 from datatasks.generation.sizing import chunk_rows
 from datatasks.models import DatasetSource
 from datatasks.worker.context import TaskContext
-from datatasks.worker.rows import ensure_dataset, load_params
+from datatasks.worker.rows import ensure_dataset, load_params, remove_dataset
 
 log = structlog.stdlib.get_logger("datatasks.generation")
 
@@ -44,7 +44,12 @@ async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             source=DatasetSource.generated,
             schema=orjson.dumps([f.model_dump(mode="json") for f in params.fields]).decode(),
         )
-        await _fill(ctx, conn, job_id, dataset_id, params)
+        try:
+            await _fill(ctx, conn, job_id, dataset_id, params)
+        except JobCancelled:
+            # A cancelled job leaves no partial dataset behind.
+            await remove_dataset(conn, dataset_id)
+            raise
     return {"dataset_id": str(dataset_id), "rows": params.count, "seed": params.seed}
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from datatasks.core.deps import SessionDep
+from datatasks.core.deps import QueuesDep, SessionDep
 from datatasks.core.problems import responses
 from datatasks.jobs import service
 from datatasks.jobs.schemas import JobOut, JobPage
@@ -43,3 +43,28 @@ async def list_jobs(
         session, status=status, job_type=type, limit=limit, cursor=cursor
     )
     return JobPage(items=[JobOut.of(j) for j in jobs], next_cursor=next_cursor)
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobOut,
+    responses=responses(404, 409, 503),
+    summary="Cancel a pending job at once, a running one at its next chunk",
+)
+async def cancel_job(job_id: str, session: SessionDep, queues: QueuesDep) -> JobOut:
+    return JobOut.of(await service.cancel(session, queues, service.parse_job_id(job_id)))
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=JobOut,
+    responses=responses(404, 409, 503),
+    summary="Run a failed (dead-lettered) job again, from a fresh attempt count",
+)
+async def retry_job(
+    job_id: str, response: Response, session: SessionDep, queues: QueuesDep
+) -> JobOut:
+    job = await service.retry(session, queues, service.parse_job_id(job_id))
+    response.headers["Location"] = f"/status/{job.id}"
+    return JobOut.of(job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Any, cast
@@ -14,7 +15,7 @@ from sqlalchemy import Table, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.config import QueueName
-from datatasks.core.errors import DependencyUnavailable, InvalidParameters, NotFound
+from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
 from datatasks.core.queue import Queues
 from datatasks.models import Job, JobStatus, JobType
 
@@ -122,3 +123,48 @@ async def list_jobs(
     if len(jobs) > limit:
         return jobs[:limit], _encode_cursor(jobs[limit - 1])
     return jobs, None
+
+
+async def _locked(session: AsyncSession, job_id: uuid.UUID) -> Job:
+    job = await session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFound(f"no job with id {str(job_id)!r}")
+    return job
+
+
+async def cancel(session: AsyncSession, queues: Queues, job_id: uuid.UUID) -> Job:
+    """Cancel a pending job at once, a running one cooperatively: its handler checks the row at
+    every chunk, stops, and removes what it had written."""
+    job = await _locked(session, job_id)
+    if job.status not in (JobStatus.pending, JobStatus.in_progress):
+        raise Conflict(
+            f"job {job.id} is {job.status}; only pending or running jobs can be cancelled"
+        )
+    was_pending = job.status == JobStatus.pending
+    job.status = JobStatus.cancelled
+    job.finished_at = func.now()
+    job.lease = None
+    await session.commit()
+    if was_pending:
+        # Best effort: a worker that still gets it skips it (the row is no longer live).
+        with contextlib.suppress(DependencyUnavailable):
+            await queues.discard(QUEUE_OF[job.type], job.id)
+    await session.refresh(job)
+    return job
+
+
+async def retry(session: AsyncSession, queues: Queues, job_id: uuid.UUID) -> Job:
+    """Run a failed (dead-lettered) job again, from a fresh attempt count; a generation or an
+    ingest resumes at its checkpoint."""
+    job = await _locked(session, job_id)
+    if job.status != JobStatus.failed:
+        raise Conflict(f"job {job.id} is {job.status}; only failed jobs can be retried")
+    job.status = JobStatus.pending
+    job.attempts = 0
+    job.error = None
+    job.finished_at = None
+    await session.commit()
+    # If Redis is down this is a 503, and the reconciler enqueues the pending row later.
+    await queues.requeue(QUEUE_OF[job.type], job.id, job.type)
+    await session.refresh(job)
+    return job

@@ -23,7 +23,7 @@ from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
 from datatasks.uploads.schemas import IngestParams
 from datatasks.uploads.sniff import Sniffed
 from datatasks.worker.context import TaskContext
-from datatasks.worker.rows import ensure_dataset, load_params
+from datatasks.worker.rows import ensure_dataset, load_params, remove_dataset
 
 log = structlog.stdlib.get_logger("datatasks.uploads")
 
@@ -81,8 +81,13 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
                 await loader.flush()
         except InvalidContent as exc:
             await loader.abort()
-            await _remove_dataset(conn, dataset_id)
+            await remove_dataset(conn, dataset_id)
             raise JobFailed(f"the file cannot be read: {exc}") from exc
+        except JobCancelled:
+            # A cancelled job leaves no partial dataset behind.
+            await loader.abort()
+            await remove_dataset(conn, dataset_id)
+            raise
         finally:
             await loader.abort()
         await _check_rejects(ctx, conn, key, dataset_id, loader.parsed, rejects)
@@ -123,18 +128,12 @@ async def _check_rejects(
     seen = accepted + rejects.count
     limit = ctx.settings.ingest_max_reject_share
     if seen and rejects.count / seen > limit:
-        await _remove_dataset(conn, dataset_id)
+        await remove_dataset(conn, dataset_id)
         await ctx.storage.delete(key)
         first = "; ".join(f"line {r['line']}: {r['reason']}" for r in rejects.sample[:3])
         raise JobFailed(
             f"{rejects.count} of {seen} rows were rejected (more than {limit:.0%}); first: {first}"
         )
-
-
-async def _remove_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID) -> None:
-    async with conn.transaction():
-        await conn.execute("DELETE FROM records WHERE dataset_id = $1", dataset_id)
-        await conn.execute("DELETE FROM datasets WHERE id = $1", dataset_id)
 
 
 class _Loader:

@@ -14,7 +14,7 @@ from bullmq import DelayedError, UnrecoverableError
 
 from datatasks.core.config import QueueName
 from datatasks.core.db import DB_UNAVAILABLE
-from datatasks.core.errors import JobFailed
+from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.jobs import lifecycle
 from datatasks.worker.context import Handler, TaskContext
 
@@ -166,6 +166,9 @@ class Processor:
             log.info("job.completed", duration_s=round(time.perf_counter() - began, 3))
             return result
 
+        if isinstance(error, JobCancelled):
+            log.info("job.cancelled")
+            raise UnrecoverableError(str(error)) from error
         unrecoverable = isinstance(error, JobFailed)
         final = unrecoverable or attempt >= int(job.opts.get("attempts") or 1)
         info = {

@@ -49,3 +49,10 @@ async def ensure_dataset(
         schema,
     )
     return dataset_id
+
+
+async def remove_dataset(conn: asyncpg.Connection, dataset_id: uuid.UUID) -> None:
+    """Delete a dataset and its records (a cancelled job's partial output, a failed ingest's)."""
+    async with conn.transaction():
+        await conn.execute("DELETE FROM records WHERE dataset_id = $1", dataset_id)
+        await conn.execute("DELETE FROM datasets WHERE id = $1", dataset_id)
