@@ -338,3 +338,55 @@ async def test_an_interrupted_ingest_resumes_without_duplicates(
         await pool.close()
     assert result["rows"] == 100_000
     assert await dataset_rows(sessionmaker, result["dataset_id"]) == rows
+
+
+async def raw_multipart(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    return await client.post(
+        "/upload", content=body, headers={"content-type": "multipart/form-data; boundary=BND"}
+    )
+
+
+async def test_malformed_multipart_bodies_are_400_or_422_and_leave_nothing(
+    client: httpx.AsyncClient, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    part = b'--BND\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+    truncated = await raw_multipart(client, part + b"a,b\r\n1,2\r\n")
+    assert truncated.status_code == 400
+    assert "closing boundary" in truncated.json()["detail"]
+    bad_header = part.replace(b"a.csv", b"bad\xff\xfe.csv") + b"a,b\r\n1,2\r\n--BND--\r\n"
+    assert (await raw_multipart(client, bad_header)).status_code == 400
+    field = b'--BND\r\nContent-Disposition: form-data; name="record_type"\r\n\r\n'
+    repeated = part + b"a,b\r\n1,2\r\n" + b"\r\n" + field + b"ab\r\n" + field + b"cd\r\n--BND--\r\n"
+    response = await raw_multipart(client, repeated)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.record_type"
+    await assert_nothing_left(settings, sessionmaker)
+    root = settings.storage_dir
+    leftovers = [p for p in root.rglob("*") if p != root / "uploads"] if root.exists() else []
+    assert leftovers == [], "not even an upload's empty directory"
+
+
+async def test_two_deliveries_of_one_ingest_write_each_record_once(
+    settings: Settings, client: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from datatasks.core.db import create_copy_pool
+    from datatasks.uploads.task import run_ingest
+    from datatasks.worker.context import TaskContext
+
+    settings = settings.model_copy(update={"ingest_chunk_size": 1_000})
+    rows = [{"i": str(i)} for i in range(30_000)]
+    job_id = uuid.UUID((await upload(client, as_csv(rows))).json()["job_id"])
+    pool = await create_copy_pool(settings, size=4)
+    storage = create_storage(settings)
+    cpu = ThreadPoolExecutor(2)
+    try:
+        ctx = TaskContext(settings, sessionmaker, pool, cpu, storage)
+        results = await asyncio.gather(run_ingest(ctx, job_id), run_ingest(ctx, job_id))
+    finally:
+        cpu.shutdown()
+        await storage.close()
+        await pool.close()
+    assert results[0]["rows"] == results[1]["rows"] == 30_000
+    assert await dataset_rows(sessionmaker, results[0]["dataset_id"]) == rows

@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     # worker holds two chunks per running job (one being copied, the next being made).
     generate_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
     generate_chunk_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    # How long an Idempotency-Key is remembered.
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     # How long the API waits for Redis or Postgres before answering 503.
     dependency_timeout_s: float = Field(default=2.0, gt=0, le=60)
     # How long a stopping worker lets in-flight jobs run before releasing them.

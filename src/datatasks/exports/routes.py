@@ -17,6 +17,7 @@ from datatasks.core.problems import responses
 from datatasks.exports.schemas import ExportRequest
 from datatasks.exports.task import download_path
 from datatasks.jobs import service as jobs
+from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted
 from datatasks.models import Dataset, JobStatus, JobType
 from datatasks.storage.links import issue_link, serve, verify
@@ -38,18 +39,30 @@ class DownloadLink(BaseModel):
     summary="Queue an export of records to CSV, JSON, NDJSON or Parquet",
 )
 async def export(
-    body: ExportRequest, response: Response, session: SessionDep, queues: QueuesDep
+    body: ExportRequest,
+    response: Response,
+    session: SessionDep,
+    queues: QueuesDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
     if body.dataset_id is not None:
         found = await session.scalar(select(Dataset.id).where(Dataset.id == body.dataset_id))
         if found is None:
             raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
-    job_id = await jobs.submit(
-        session, queues, job_type=JobType.export, params=body.model_dump(mode="json"), total=0
+    params = body.model_dump(mode="json")
+    job = await jobs.submit(
+        session,
+        queues,
+        job_type=JobType.export,
+        params=params,
+        total=0,
+        idempotency=IdempotencyKey.of(idempotency_key, params),
+        idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    status_url = f"/status/{job_id}"
+    status_url = f"/status/{job.job_id}"
     response.headers["Location"] = status_url
-    return JobAccepted(job_id=job_id, status_url=status_url)
+    return JobAccepted(job_id=job.job_id, status=job.status, status_url=status_url)
 
 
 async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datatasks.core.problems import responses
 from datatasks.generation.fields import catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
 from datatasks.jobs import service as jobs
+from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted
 from datatasks.models import JobType
 
@@ -33,6 +34,7 @@ async def generate(
     session: SessionDep,
     queues: QueuesDep,
     settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
     if body.count > settings.generate_max_count:
         raise InvalidParameters(
@@ -43,12 +45,18 @@ async def generate(
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
     params = {**body.model_dump(mode="json"), "seed": seed}
-    job_id = await jobs.submit(
-        session, queues, job_type=JobType.generate, params=params, total=body.count
+    job = await jobs.submit(
+        session,
+        queues,
+        job_type=JobType.generate,
+        params=params,
+        total=body.count,
+        idempotency=IdempotencyKey.of(idempotency_key, body.model_dump(mode="json")),
+        idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    status_url = f"/status/{job_id}"
+    status_url = f"/status/{job.job_id}"
     response.headers["Location"] = status_url
-    return JobAccepted(job_id=job_id, status_url=status_url)
+    return JobAccepted(job_id=job.job_id, status=job.status, status_url=status_url)
 
 
 @router.get("/types", response_model=list[FieldTypeInfo], summary="The field types and options")

@@ -6,17 +6,20 @@ import base64
 import binascii
 import contextlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import orjson
 import structlog
 from sqlalchemy import Table, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.config import QueueName
 from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
 from datatasks.core.queue import Queues
+from datatasks.jobs.idempotency import IdempotencyKey, original, release_expired
 from datatasks.models import Job, JobStatus, JobType
 
 # The Core table: inserting through it skips the ORM's bulk-insert machinery.
@@ -52,21 +55,45 @@ async def submit(
     job_type: JobType,
     params: dict[str, Any],
     total: int,
-) -> uuid.UUID:
+    idempotency: IdempotencyKey | None = None,
+    idempotency_ttl_s: int = 0,
+) -> Submitted:
     """Write and commit the job row, then enqueue it under the row's id.
 
     The row is committed first so a worker never sees a queue job without its row. If the queue
     does not take the job, the row is marked failed (nothing is left pending forever) and the
     client gets 503; a worker that still receives it skips it, as it does any finished job.
+    With an Idempotency-Key already used for the same payload, nothing is written: the
+    original job is returned.
     """
+    if idempotency is not None:
+        if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is not None:
+            return Submitted(job.id, job.status, replayed=True)
+        await release_expired(session, idempotency, ttl_s=idempotency_ttl_s)
     job_id = uuid.uuid4()
     # Bound for the rest of the request: the access log line then names the job it created.
     structlog.contextvars.bind_contextvars(job_id=str(job_id))
     # Core, not the ORM unit of work: this is the hot path of every enqueue request.
-    await session.execute(
-        insert(JOBS).values(id=job_id, type=job_type, params=params, progress_total=total)
-    )
-    await session.commit()
+    try:
+        await session.execute(
+            insert(JOBS).values(
+                id=job_id,
+                type=job_type,
+                params=params,
+                progress_total=total,
+                idempotency_key=idempotency.key if idempotency else None,
+                idempotency_fingerprint=idempotency.fingerprint if idempotency else None,
+            )
+        )
+        await session.commit()
+    except IntegrityError:
+        # The same key in a request running at the same moment: that one won.
+        await session.rollback()
+        if idempotency is None:
+            raise
+        if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is None:
+            raise
+        return Submitted(job.id, job.status, replayed=True)
     try:
         await queues.enqueue(QUEUE_OF[job_type], job_id, job_type.value)
     except DependencyUnavailable as exc:
@@ -81,7 +108,15 @@ async def submit(
         )
         await session.commit()
         raise DependencyUnavailable(exc.detail, job_id=str(job_id)) from exc
-    return job_id
+    return Submitted(job_id, JobStatus.pending, replayed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job_id: uuid.UUID
+    status: JobStatus
+    # True when an Idempotency-Key matched an earlier request: nothing new was created.
+    replayed: bool
 
 
 def _encode_cursor(job: Job) -> str:

@@ -56,6 +56,7 @@ class Job(TimestampMixin, Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # The queue lock token of the delivery that owns the job: only it may finish the job.
     lease: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(

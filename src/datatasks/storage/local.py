@@ -88,10 +88,17 @@ class LocalStorage(Storage):
         return ObjectInfo(key=key, size=info.st_size) if stat.S_ISREG(info.st_mode) else None
 
     async def delete(self, key: str) -> None:
-        """See Storage.delete. Empty parent directories are left in place."""
+        """See Storage.delete. Directories the key leaves empty go too (up to the root)."""
         path = self.path(key)
         with suppress(FileNotFoundError, NotADirectoryError):
             await asyncio.to_thread(path.unlink)
+        for parent in path.parents:
+            if parent == self.root:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
     async def presigned_url(
         self, key: str, *, expires_s: int, filename: str, content_type: str
@@ -171,6 +178,9 @@ class _FileWriter(ObjectWriter):
         """
         with suppress(FileNotFoundError):
             os.unlink(self._temp)
+        # The key's directories were made for this object; an empty one is debris too.
+        with suppress(OSError):
+            self._final.parent.rmdir()
         if self._busy is None or self._busy.done():
             self._release(self._busy)
         else:

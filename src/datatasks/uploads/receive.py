@@ -75,8 +75,18 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
 FORM_FIELD_BYTES = 1024
 
 
-def _small_value() -> ValueTarget:
-    return ValueTarget(validator=MaxSizeValidator(FORM_FIELD_BYTES))
+class _SmallValue(ValueTarget):  # type: ignore[misc]
+    """A form field given once: a repeat would be appended to the first (`ab` + `cd`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(validator=MaxSizeValidator(FORM_FIELD_BYTES))
+        self._name = name
+        self._parts = 0
+
+    async def on_start_async(self) -> None:
+        self._parts += 1
+        if self._parts > 1:
+            raise InvalidParameters(["body", self._name], "give this field once")
 
 
 @dataclass
@@ -84,8 +94,8 @@ class FormFields:
     """The small form fields beside the file, capped so a client cannot stream megabytes in
     (streaming_form_data raises its ValidationError past the cap)."""
 
-    record_type: ValueTarget = field(default_factory=_small_value)
-    dataset_name: ValueTarget = field(default_factory=_small_value)
+    record_type: ValueTarget = field(default_factory=lambda: _SmallValue("record_type"))
+    dataset_name: ValueTarget = field(default_factory=lambda: _SmallValue("dataset_name"))
 
     def value(self, name: str) -> str | None:
         target: ValueTarget = getattr(self, name)

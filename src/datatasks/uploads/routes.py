@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Annotated
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.requests import ClientDisconnect
 from streaming_form_data import StreamingFormDataParser
-from streaming_form_data.parser import ParseFailedException
+from streaming_form_data.parser import ParseFailedException, parse_content_boundary
 from streaming_form_data.validators import ValidationError as FieldTooLarge
 
 from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
@@ -19,11 +20,12 @@ from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
 from datatasks.core.problems import responses
 from datatasks.jobs import service as jobs
-from datatasks.models import JobType, Upload
+from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader, original
+from datatasks.models import JobStatus, JobType, Upload
 from datatasks.storage.links import serve, verify
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
-from datatasks.uploads.sniff import EmptyContent, UnsupportedContent
+from datatasks.uploads.sniff import EmptyContent, Sniffed, UnsupportedContent
 from datatasks.uploads.task import rejects_key, rejects_path
 
 router = APIRouter(tags=["uploads"])
@@ -55,6 +57,10 @@ _FORM_SCHEMA = {
 }
 
 
+# Enough of the body's end to hold the closing boundary (boundaries are at most 70 bytes).
+_TAIL = 128
+
+
 class MalformedBody(DataTasksError):
     status = 400
     title = "Bad Request"
@@ -76,6 +82,7 @@ async def upload(
     queues: QueuesDep,
     settings: SettingsDep,
     storage: StorageDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> UploadAccepted:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "multipart/form-data":
@@ -87,6 +94,7 @@ async def upload(
     form = FormFields()
     try:
         parser = StreamingFormDataParser(headers=request.headers)
+        closing = b"--" + parse_content_boundary(request.headers) + b"--"
         # Anything that goes wrong in this block (too large, wrong content, a bad field, the
         # client gone) leaves no object behind: storage publishes only on a clean exit.
         async with storage.create(key, content_type="application/octet-stream") as writer:
@@ -94,8 +102,13 @@ async def upload(
             parser.register("file", target)
             parser.register("record_type", form.record_type)
             parser.register("dataset_name", form.dataset_name)
+            tail = b""
             async for chunk in request.stream():
                 await parser.adata_received(chunk)
+                tail = (tail + chunk)[-_TAIL:]
+            if not tail.rstrip(b"\r\n").endswith(closing):
+                # The parser takes a body cut short as complete; a truncated file must not be.
+                raise MalformedBody("the multipart body ended before its closing boundary")
             if not target.parts:
                 raise InvalidParameters(["body", "file"], "a `file` part is required")
             sniffed = target.finish_sniffing()
@@ -105,7 +118,8 @@ async def upload(
             dataset_name = form.value("dataset_name")
             if dataset_name is not None and (len(dataset_name) > 255 or "\0" in dataset_name):
                 raise InvalidParameters(["body", "dataset_name"], "at most 255 characters")
-    except ParseFailedException as exc:
+    except (ParseFailedException, UnicodeDecodeError) as exc:
+        # UnicodeDecodeError: a part header (its filename, say) that is not UTF-8.
         raise MalformedBody(f"the multipart body could not be parsed: {exc}") from exc
     except FieldTooLarge as exc:
         raise PayloadTooLarge(f"a form field is too large: {exc}") from exc
@@ -116,6 +130,64 @@ async def upload(
     except ClientDisconnect:
         log.info("upload.client_disconnected", upload_id=str(upload_id))
         raise
+
+    try:
+        return await _record(
+            session,
+            queues,
+            settings,
+            storage,
+            response,
+            upload_id=upload_id,
+            key=key,
+            target=target,
+            sniffed=sniffed,
+            record_type=record_type,
+            dataset_name=dataset_name,
+            idempotency_key=idempotency_key,
+        )
+    except BaseException:
+        # The file is stored but the request failed before Postgres recorded it (a job that
+        # could not be queued is recorded, and kept: it can be retried).
+        if not await _recorded(session, upload_id):
+            await asyncio.shield(storage.delete(key))
+        raise
+
+
+async def _recorded(session: SessionDep, upload_id: uuid.UUID) -> bool:
+    try:
+        await session.rollback()
+        return await session.get(Upload, upload_id) is not None
+    except Exception:
+        return False
+
+
+async def _record(
+    session: SessionDep,
+    queues: QueuesDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    response: Response,
+    *,
+    upload_id: uuid.UUID,
+    key: str,
+    target: FileTarget,
+    sniffed: Sniffed,
+    record_type: str,
+    dataset_name: str | None,
+    idempotency_key: str | None,
+) -> UploadAccepted:
+    """The stored upload's row and its ingest job, committed together."""
+    # A repeat (same key, same file and fields) gets the original upload; this copy goes.
+    idempotency = IdempotencyKey.of(
+        idempotency_key,
+        {"sha256": target.sha256, "record_type": record_type, "dataset_name": dataset_name},
+    )
+    if idempotency is not None:
+        earlier = await original(session, idempotency, ttl_s=settings.idempotency_ttl_s)
+        if earlier is not None:
+            await storage.delete(key)
+            return await _replayed(session, response, earlier.id, earlier.status)
 
     session.add(
         Upload(
@@ -137,22 +209,49 @@ async def upload(
         dataset_name=dataset_name,
     )
     # The upload row is committed with the job (submit commits the session).
-    job_id = await jobs.submit(
+    job = await jobs.submit(
         session,
         queues,
         job_type=JobType.ingest,
         params=params.model_dump(mode="json"),
         total=target.size,
+        idempotency=idempotency,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    status_url = f"/status/{job_id}"
+    if job.replayed:  # the same key in a request that ran at the same moment
+        await storage.delete(key)
+        return await _replayed(session, response, job.job_id, job.status)
+    status_url = f"/status/{job.job_id}"
     response.headers["Location"] = status_url
     return UploadAccepted(
-        job_id=job_id,
+        job_id=job.job_id,
         status_url=status_url,
         upload_id=upload_id,
         size=target.size,
         sha256=target.sha256,
         content_type=sniffed.format,
+    )
+
+
+async def _replayed(
+    session: SessionDep, response: Response, job_id: uuid.UUID, status: JobStatus
+) -> UploadAccepted:
+    """The answer the original request with this Idempotency-Key got."""
+    job = await jobs.get_job(session, job_id)
+    params = IngestParams.model_validate(job.params)
+    upload = await session.get(Upload, params.upload_id)
+    if upload is None:
+        raise NotFound(f"the upload of job {job_id} is gone")
+    status_url = f"/status/{job_id}"
+    response.headers["Location"] = status_url
+    return UploadAccepted(
+        job_id=job_id,
+        status=status,
+        status_url=status_url,
+        upload_id=upload.id,
+        size=upload.size,
+        sha256=upload.sha256,
+        content_type=params.format,
     )
 
 

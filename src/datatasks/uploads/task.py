@@ -159,7 +159,8 @@ class _Loader:
         self._writing: asyncio.Task[None] | None = None
         self._resume_at = 0
         self.parsed = 0  # records accepted by the parser so far
-        self.written = 0  # records in the dataset (the checkpoint)
+        # This delivery's position: records before it are in the dataset (the checkpoint).
+        self.written = 0
 
     async def resume(self) -> None:
         self.written = self._resume_at = await self._conn.fetchval(
@@ -214,21 +215,23 @@ class _Loader:
             status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1", self._job_id)
             if status == "cancelled":
                 raise JobCancelled(f"job {self._job_id} was cancelled")
-            # Another delivery got further: what it wrote is the start of this batch.
-            batch = batch[max(0, found - self.written) :]
-            if batch:
+            # This batch is records [start, end) of the file. Another delivery may have got
+            # further: what it wrote (up to `found`) is not written again.
+            start, end = self.written, self.written + len(batch)
+            fresh = batch[max(0, found - start) :]
+            if fresh:
                 await conn.copy_records_to_table(
                     "records",
-                    records=[(self._dataset_id, self._record_type, doc) for doc in batch],
+                    records=[(self._dataset_id, self._record_type, doc) for doc in fresh],
                     columns=COPY_COLUMNS,
                     schema_name=self._ctx.settings.database_schema,
                 )
-            written = max(found, self.written) + len(batch)
+            count = max(found, end)
             await conn.execute(
                 "UPDATE datasets SET row_count = $2, schema = COALESCE(schema, $3::jsonb) "
                 "WHERE id = $1",
                 self._dataset_id,
-                written,
+                count,
                 schema,
             )
             await conn.execute(
@@ -236,4 +239,4 @@ class _Loader:
                 self._job_id,
                 read,
             )
-        self.written = written
+        self.written = end
