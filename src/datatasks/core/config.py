@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -15,7 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from datatasks.core.errors import ConfigError
 
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/0")
     queue_prefix: str = Field(default="datatasks", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # Optional API keys (none: the API is open, as for local use). A JSON list, or keys
+    # separated by commas: API_KEYS=key-one,key-two.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     # Signs download links. SecretStr: it never shows in a repr or a log line.
     secret_key: SecretStr = SecretStr(_PLACEHOLDER_SECRET)
 
@@ -130,6 +134,23 @@ class Settings(BaseSettings):
             queues = {QueueName(k): v for k, v in data["queues"].items()}
             data["queues"] = {name: queues.get(name, {}) for name in QueueName}
         return data
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _long_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        if any(len(k.get_secret_value()) < 16 for k in keys):
+            raise ValueError("API keys must be at least 16 characters")
+        return keys
 
     @field_validator("database_url")
     @classmethod
