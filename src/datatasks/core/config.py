@@ -55,6 +55,8 @@ class QueueSettings(BaseModel):
     max_stalled_count: int = Field(default=5, ge=0)
     keep_completed_s: int = Field(default=3_600, ge=0, description="completed jobs kept in Redis")
     keep_failed_count: int = Field(default=10_000, ge=0, description="dead letters kept in Redis")
+    # New jobs are refused (503, Retry-After) while this many wait in the queue.
+    max_backlog: int = Field(default=100_000, ge=1)
 
 
 _PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the point is to refuse it in production

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -52,6 +53,9 @@ class Queues:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._queues: dict[QueueName, bullmq.Queue] = {}
+        # Backlog sizes, read at most once a second per queue: a count per request would
+        # double the Redis round trips of the enqueue path.
+        self._backlog: dict[QueueName, tuple[float, int]] = {}
 
     def get(self, name: QueueName) -> bullmq.Queue:
         if name not in self._queues:
@@ -71,6 +75,26 @@ class Queues:
                 )
         except REDIS_ERRORS as exc:
             raise DependencyUnavailable("the job queue is unavailable") from exc
+
+    async def ensure_room(self, name: QueueName) -> None:
+        """Refuse new work (503 with Retry-After) while the queue's backlog is over its limit,
+        rather than let it pile up without bound."""
+        now = time.monotonic()
+        checked, waiting = self._backlog.get(name, (0.0, 0))
+        if now - checked > 1.0:
+            try:
+                async with asyncio.timeout(self._settings.dependency_timeout_s):
+                    counts = await self.get(name).getJobCounts("wait", "delayed", "prioritized")
+            except REDIS_ERRORS as exc:
+                raise DependencyUnavailable("the job queue is unavailable") from exc
+            waiting = sum(int(v) for v in counts.values())
+            self._backlog[name] = (now, waiting)
+        limit = self._settings.queue(name).max_backlog
+        if waiting >= limit:
+            raise DependencyUnavailable(
+                f"the {name.value} queue is full ({waiting} jobs waiting); try again later",
+                retry_after_s=30,
+            )
 
     async def requeue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
         """Enqueue a job again under the same id: the old queue job (failed, or finished and

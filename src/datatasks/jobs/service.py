@@ -70,6 +70,7 @@ async def submit(
         if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is not None:
             return Submitted(job.id, job.status, replayed=True)
         await release_expired(session, idempotency, ttl_s=idempotency_ttl_s)
+    await queues.ensure_room(QUEUE_OF[job_type])
     job_id = uuid.uuid4()
     # Bound for the rest of the request: the access log line then names the job it created.
     structlog.contextvars.bind_contextvars(job_id=str(job_id))

@@ -15,6 +15,7 @@ from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.parser import ParseFailedException, parse_content_boundary
 from streaming_form_data.validators import ValidationError as FieldTooLarge
 
+from datatasks.core.config import QueueName
 from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
 from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
@@ -89,6 +90,8 @@ async def upload(
         raise UnsupportedMediaType(
             f"expected multipart/form-data with a `file` part, got {media_type or 'none'!r}"
         )
+    # Before reading 100 MB: a full ingest queue refuses the upload up front.
+    await queues.ensure_room(QueueName.ingest)
     upload_id = uuid.uuid4()
     key = f"uploads/{upload_id}/original"
     form = FormFields()
