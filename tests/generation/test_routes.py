@@ -175,8 +175,27 @@ async def test_enqueue_failure_is_503_and_leaves_no_pending_job(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             response = await c.post("/generate", json=body())
-    problem = assert_problem(response, 503)
+    assert_problem(response, 503)
     assert "retry-after" in response.headers
+    async with sessionmaker() as session:
+        # Redis is checked (the backlog) before the row is written: nothing is left at all.
+        assert (await session.scalars(select(Job))).first() is None
+
+
+async def test_a_job_the_queue_does_not_take_is_failed_not_left_pending(
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datatasks.core.errors import DependencyUnavailable
+
+    async def refuse(*args: object) -> None:
+        raise DependencyUnavailable("the job queue is unavailable")
+
+    # Redis answers the backlog check, then goes away before the add.
+    monkeypatch.setattr(Queues, "enqueue", refuse)
+    problem = assert_problem(await client.post("/generate", json=body()), 503)
     async with sessionmaker() as session:
         job = await session.get(Job, uuid.UUID(problem["job_id"]))
     assert job is not None
