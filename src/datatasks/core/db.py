@@ -43,8 +43,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.sqlalchemy_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        # No pre-ping: it costs a round trip per request. A connection that died with its server
-        # fails one request (503), and SQLAlchemy then invalidates the whole pool.
+        # A connection Postgres dropped (restart, pg_terminate_backend) is replaced before use
+        # instead of failing a request; the ping is one short local round trip.
+        pool_pre_ping=True,
         pool_timeout=settings.dependency_timeout_s,
         connect_args={
             "server_settings": _server_settings(settings),

@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -183,6 +184,13 @@ def internal_error(request: Request) -> ProblemResponse:
     )
 
 
+async def _dbapi(request: Request, exc: Exception) -> ProblemResponse:
+    # A connection lost mid-request is an outage (503, retry); any other DBAPI error is ours.
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return await _dependency(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
     # Only errors raised outside RequestContextMiddleware (which handles the rest) land here.
     log.exception("request.unhandled_error")
@@ -193,6 +201,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataTasksError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(DBAPIError, _dbapi)
     for exc_type in (*DB_UNAVAILABLE, *REDIS_ERRORS):
         app.add_exception_handler(exc_type, _dependency)
     app.add_exception_handler(Exception, _unexpected)
