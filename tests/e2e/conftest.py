@@ -121,7 +121,11 @@ async def pg(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
 async def poll(http: httpx.AsyncClient, url: str, until: str = "completed") -> dict[str, Any]:
     async with asyncio.timeout(90):
         while True:
-            status: dict[str, Any] = (await http.get(url)).json()
+            response = await http.get(url)
+            if response.status_code == 503:  # a dependency blipped: ask again
+                await asyncio.sleep(0.1)
+                continue
+            status: dict[str, Any] = response.json()
             if status["status"] == until:
                 return status
             assert status["status"] in ("pending", "in_progress"), status

@@ -146,7 +146,7 @@ async def test_dropped_postgres_connections_are_retried(
     assert terminated > 0
     status = await poll(http, status_url)
     assert await sequence_numbers(pg, status["result"]["dataset_id"]) == list(range(1, count + 1))
-    # The API, whose connections were dropped too, recovers by itself.
+    # The API, whose connections were dropped too, recovers by itself (at most one 503).
     assert (await http.get(status_url)).status_code == 200
 
 

@@ -38,14 +38,16 @@ def _server_settings(settings: Settings) -> dict[str, str]:
     return {"search_path": settings.database_schema, "application_name": "datatasks"}
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, pre_ping: bool = False) -> AsyncEngine:
+    """`pre_ping` replaces a connection Postgres dropped (restart, pg_terminate_backend) before
+    use, for a round trip per checkout: workers want it (a job should not fail for it); the API
+    does without on its hot path - a dropped connection costs one request a 503, after which
+    SQLAlchemy discards the whole pool."""
     return create_async_engine(
         settings.sqlalchemy_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        # A connection Postgres dropped (restart, pg_terminate_backend) is replaced before use
-        # instead of failing a request; the ping is one short local round trip.
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_timeout=settings.dependency_timeout_s,
         connect_args={
             "server_settings": _server_settings(settings),

@@ -62,7 +62,7 @@ async def run_worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
             resources.callback(loop.remove_signal_handler, sig)
-        engine = create_engine(settings)
+        engine = create_engine(settings, pre_ping=True)
         resources.push_async_callback(engine.dispose)
         pool = await create_copy_pool(settings, size=slots + 1)
         resources.push_async_callback(pool.close)
