@@ -246,6 +246,11 @@ async def test_requests_that_are_not_a_file_upload(
     assert json_body.status_code == 415
     no_file = await client.post("/upload", files={"other": ("x", b"a,b\n1,2\n")})
     assert no_file.status_code == 422
+    assert no_file.json()["errors"][0]["field"] == "body.other", "parts are not ignored"
+    only_fields = await client.post(
+        "/upload", data={"record_type": "x"}, files={"file": ("a", b"")}
+    )
+    assert only_fields.status_code == 422
     two_files = await client.post(
         "/upload", files=[("file", ("a", b"a\n1\n")), ("file", ("b", b"a\n2\n"))]
     )

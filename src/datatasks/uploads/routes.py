@@ -12,7 +12,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.requests import ClientDisconnect
 from streaming_form_data import StreamingFormDataParser
-from streaming_form_data.parser import ParseFailedException, parse_content_boundary
+from streaming_form_data.parser import (
+    ParseFailedException,
+    UnexpectedPartException,
+    parse_content_boundary,
+)
 from streaming_form_data.validators import ValidationError as FieldTooLarge
 
 from datatasks.core.config import QueueName
@@ -96,7 +100,9 @@ async def upload(
     key = f"uploads/{upload_id}/original"
     form = FormFields()
     try:
-        parser = StreamingFormDataParser(headers=request.headers)
+        # strict: a part that is not one of ours is refused, not silently skipped (and with
+        # each of ours allowed once, the number of parts is bounded).
+        parser = StreamingFormDataParser(headers=request.headers, strict=True)
         closing = b"--" + parse_content_boundary(request.headers) + b"--"
         # Anything that goes wrong in this block (too large, wrong content, a bad field, the
         # client gone) leaves no object behind: storage publishes only on a clean exit.
@@ -121,6 +127,10 @@ async def upload(
             dataset_name = form.value("dataset_name")
             if dataset_name is not None and (len(dataset_name) > 255 or "\0" in dataset_name):
                 raise InvalidParameters(["body", "dataset_name"], "at most 255 characters")
+    except UnexpectedPartException as exc:
+        raise InvalidParameters(
+            ["body", exc.part_name], "unexpected part: send `file`, `record_type`, `dataset_name`"
+        ) from exc
     except (ParseFailedException, UnicodeDecodeError) as exc:
         # UnicodeDecodeError: a part header (its filename, say) that is not UTF-8.
         raise MalformedBody(f"the multipart body could not be parsed: {exc}") from exc
