@@ -136,3 +136,9 @@ async def test_an_unexpected_error_is_a_bare_500_with_the_request_id(
     assert "secret" not in response.text
     assert body["detail"] == "an unexpected error occurred; it has been logged"
     assert response.headers["x-request-id"] == "trace-me-1"
+
+
+async def test_oversized_headers_are_431(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/live", headers={"X-Big": "a" * 20_000})
+    problem(response, 431)
+    assert (await client.get("/health/live", headers={"X-Ok": "a" * 4_000})).status_code == 200

@@ -19,6 +19,16 @@ class PayloadTooLarge(DataTasksError):
     type_slug = "too-large"
 
 
+class HeadersTooLarge(DataTasksError):
+    status = 431
+    title = "Request Header Fields Too Large"
+    type_slug = "headers-too-large"
+
+
+# Request headers beyond this are refused (uvicorn's httptools parser sets no limit itself).
+MAX_HEADER_BYTES = 16 * 1024
+
+
 class UnsupportedMediaType(DataTasksError):
     status = 415
     title = "Unsupported Media Type"
@@ -26,7 +36,8 @@ class UnsupportedMediaType(DataTasksError):
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, before they are read into memory:
+    """Refuses oversized requests: headers over MAX_HEADER_BYTES with 431, and bodies over
+    `max_bytes` with 413 before they are read into memory:
     by Content-Length when the client sends one, and by counting as the body streams in when
     it does not (chunked)."""
 
@@ -41,6 +52,10 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(len(name) + len(value) + 4 for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+            exc = HeadersTooLarge(f"the request headers are larger than {MAX_HEADER_BYTES} bytes")
+            await self._send_problem(scope, send, exc)
             return
         limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
@@ -64,12 +79,13 @@ class BodySizeLimitMiddleware:
         return PayloadTooLarge(f"the request body is larger than {limit} bytes")
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        await self._send_problem(scope, send, self._error(limit))
+
+    async def _send_problem(self, scope: Scope, send: Send, exc: DataTasksError) -> None:
         from datatasks.core.problems import problem_response
 
-        request = Request(scope)
-        exc = self._error(limit)
         response = problem_response(
-            request,
+            Request(scope),
             status=exc.status,
             title=exc.title,
             detail=exc.detail,
