@@ -73,7 +73,7 @@ def problem_response(
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problems a route can answer with."""
     described = {
-        400: "Bad request",
+        400: "The body could not be read (not UTF-8, nested too deep, a broken multipart)",
         403: "The link is invalid or has expired",
         404: "Not found",
         409: "Conflict with the job's state",

@@ -34,7 +34,7 @@ class DownloadLink(BaseModel):
     "/export",
     status_code=202,
     response_model=JobAccepted,
-    responses=responses(413, 415, 422, 503),
+    responses=responses(400, 413, 415, 422, 503),
     dependencies=[Depends(require_json)],
     summary="Queue an export of records to CSV, JSON, NDJSON or Parquet",
 )

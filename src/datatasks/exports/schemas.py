@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -16,8 +16,10 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
+from datatasks.core.storable import unstorable
 from datatasks.generation.fields import as_utc
 from datatasks.generation.schemas import RecordType
 
@@ -75,6 +77,13 @@ class ExportRequest(BaseModel):
             ]
         },
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if problem := unstorable(data):
+            raise ValueError(problem)
+        return data
 
     format: ExportFormat
     record_type: RecordType | None = None

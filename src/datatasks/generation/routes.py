@@ -24,7 +24,7 @@ router = APIRouter(prefix="/generate", tags=["generation"])
     "",
     status_code=202,
     response_model=JobAccepted,
-    responses=responses(413, 415, 422, 503),
+    responses=responses(400, 413, 415, 422, 503),
     dependencies=[Depends(require_json)],
     summary="Queue the generation of a synthetic dataset",
 )
