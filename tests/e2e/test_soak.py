@@ -24,6 +24,20 @@ JOBS_PER_CLIENT = 10
 FIELDS = [{"name": "n", "type": "sequence"}, {"name": "name", "type": "full_name"}]
 
 
+async def post(http: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
+    """As a careful client does: an Idempotency-Key, and a retry when the connection drops
+    (the key makes the retry safe: it returns the job the first try created, if it did)."""
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    for attempt in range(3):
+        try:
+            return await http.post(url, headers=headers, **kwargs)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
 async def client_session(
     http: httpx.AsyncClient, url: str, rng: random.Random, jobs: list[dict[str, Any]]
 ) -> None:
@@ -32,19 +46,20 @@ async def client_session(
         if kind == "generate":
             count = rng.randint(50, 2_000)
             body = {"record_type": "soak", "count": count, "fields": FIELDS}
-            response = await http.post(f"{url}/generate", json=body)
+            response = await post(http, f"{url}/generate", json=body)
         elif kind == "upload":
             count = rng.randint(10, 500)
             content = "n,name\n" + "".join(f"{i},x{i}\n" for i in range(1, count + 1))
-            response = await http.post(
+            response = await post(
+                http,
                 f"{url}/upload",
                 files={"file": ("s.csv", content.encode())},
                 data={"record_type": "soak_upload"},
             )
         else:
             count = -1
-            response = await http.post(
-                f"{url}/export", json={"format": "ndjson", "record_type": "none_here"}
+            response = await post(
+                http, f"{url}/export", json={"format": "ndjson", "record_type": "none_here"}
             )
         assert response.status_code == 202, response.text
         jobs.append({"kind": kind, "count": count, "id": response.json()["job_id"]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
+from datatasks.uploads import csv_rows
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
 from datatasks.uploads.sniff import Sniffed, UploadFormat
 
@@ -155,19 +157,159 @@ def test_csv_invalid_utf8_and_nul_reject_only_their_record() -> None:
 
 
 def test_csv_unterminated_quote_at_the_end() -> None:
-    records, rejected, _ = parse_everywhere(CSV, b'a,b\n1,2\n3,"never\nclosed\n')
-    assert objects(records) == [{"a": "1", "b": "2"}]
-    assert rejected == [Rejected(3, "unterminated quoted field", '3,"never\nclosed')]
+    # Only its first line is rejected: the next ones are read again, as records of their own.
+    records, rejected, _ = parse_everywhere(CSV, b'a,b\n1,2\n3,"never\nclosed\n4,5\n')
+    assert objects(records) == [{"a": "1", "b": "2"}, {"a": "4", "b": "5"}]
+    assert rejected == [
+        Rejected(3, "unterminated quoted field", '3,"never'),
+        Rejected(4, "expected 2 fields, got 1", "closed"),
+    ]
+
+
+def test_csv_a_quote_inside_an_unquoted_field_is_a_literal() -> None:
+    # As for the csv module: it opens a quoted field only at the start of a field.
+    data = b'id,name,status\n1,Monitor 27" wide,ok\n2,"a ""b"", c",ok\n3,x,y\n'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [
+        {"id": "1", "name": 'Monitor 27" wide', "status": "ok"},
+        {"id": "2", "name": 'a "b", c', "status": "ok"},
+        {"id": "3", "name": "x", "status": "y"},
+    ]
+    assert rejected == []
+
+
+def test_csv_one_stray_quote_does_not_swallow_the_rows_after_it() -> None:
+    rows = [f"{i},item {i},{i * 3}" for i in range(1, 3001)]
+    rows[9] = '10,Monitor 27" wide,30'
+    data = ("id,name,qty\n" + "\n".join(rows) + "\n").encode()
+    records, rejected, _ = parse(CSV, data, cuts(data, iter(lambda: 1000, 0)))
+    assert rejected == []
+    assert len(records) == 3000
+    assert objects(records)[9] == {"id": "10", "name": 'Monitor 27" wide', "qty": "30"}
 
 
 def test_csv_malformed_quotes_are_rejected_the_same_way_in_any_chunking() -> None:
-    # A quote inside an unquoted field is literal for the csv module, but it still counts when
-    # records are cut; the result must not depend on where chunks end.
     data = b'a,b\n1,5"\n2,x"\n"ab"c,d\n7,"q"\n3,"ok"\n'
     records, rejected, _ = parse_everywhere(CSV, data)
-    assert objects(records) == [{"a": "7", "b": "q"}, {"a": "3", "b": "ok"}]
-    assert [r.line for r in rejected] == [2, 4]
-    assert all(r.reason.startswith("malformed CSV: ") for r in rejected)
+    assert objects(records) == [
+        {"a": "1", "b": '5"'},
+        {"a": "2", "b": 'x"'},
+        {"a": "7", "b": "q"},
+        {"a": "3", "b": "ok"},
+    ]
+    assert rejected == [Rejected(4, "malformed CSV: ',' expected after '\"'", '"ab"c,d')]
+
+
+def test_csv_a_quote_left_open_is_rejected_at_its_line_past_the_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(csv_rows, "MAX_RECORD_LINES", 5)
+    lines = [f"{i},x" for i in range(2, 40)]
+    lines[3] = '5,"opened'  # line 5, never closed
+    data = ("a,b\n" + "\n".join(lines) + "\n").encode()
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert rejected == [Rejected(5, "unterminated quoted field", '5,"opened')]
+    assert [r["a"] for r in objects(records)] == [str(i) for i in range(2, 40) if i != 5]
+    # A record ending within the bounds is read whole.
+    data = b'a,b\n1,"two\n3\n4\n5\nlines"\n6,x\n'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [{"a": "1", "b": "two\n3\n4\n5\nlines"}, {"a": "6", "b": "x"}]
+
+
+def test_csv_the_bound_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_rows, "MAX_RECORD_BYTES", 20)
+    fits = b'1,"0123456789\nabcd"\n'  # 20 bytes
+    data = b"a,b\n" + fits + b'2,"0123456789\nabcde"\n3,x\n'
+    records, rejected, _ = parse_everywhere(CSV, data)
+    assert objects(records) == [{"a": "1", "b": "0123456789\nabcd"}, {"a": "3", "b": "x"}]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (4, "unterminated quoted field"),
+        (5, "expected 2 fields, got 1"),  # abcde" read on its own
+    ]
+
+
+def test_csv_a_record_past_the_bounds_is_given_up_on_while_streaming(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Memory stays bounded: the open record is rejected once the bound is passed, not at the end.
+    monkeypatch.setattr(csv_rows, "MAX_RECORD_LINES", 100)
+    parser = RecordParser(CSV)
+    assert parser.feed(b'a,b\n1,"open\n') == ([], [])
+    rejected: list[Rejected] = []
+    fed = 0
+    while not rejected:
+        fed += 1
+        assert fed <= 100
+        _, rejected = parser.feed(b"x,y\n")
+    assert rejected == [Rejected(2, "unterminated quoted field", '1,"open')]
+
+
+def test_csv_a_quoted_field_over_the_csv_modules_limit_is_left_open() -> None:
+    # 128 Ki characters in one field: a quote opened by mistake, like one past the bounds.
+    rows = [f"{i},{'x' * 60}" for i in range(2, 5000)]
+    rows[8] = '10,"' + "x" * 60
+    data = ("a,b\n" + "\n".join(rows) + "\n").encode()
+    records, rejected, _ = parse(CSV, data, cuts(data, iter(lambda: 65536, 0)))
+    assert rejected == [Rejected(10, "unterminated quoted field", rows[8])]
+    assert len(records) == len(rows) - 1
+    assert parse(CSV, data)[:2] == (records, rejected)
+
+
+def test_csv_random_quotes_and_newlines_in_any_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records as the csv module reads them, one by one from each record's first line."""
+    rng = random.Random(11)
+    alphabet = [b'"', b'"', b",", b"\n", b"\n", b"\r\n", b"a", b"b", b'""', b"\r", "é".encode()]
+    for _ in range(150):
+        monkeypatch.setattr(csv_rows, "MAX_RECORD_LINES", rng.randint(1, 8))
+        monkeypatch.setattr(csv_rows, "MAX_RECORD_BYTES", rng.randint(1, 60))
+        data = b"a,b\n" + b"".join(rng.choices(alphabet, k=rng.randint(0, 120)))
+        assert parse_everywhere(CSV, data) == csv_reference(data)
+
+
+def csv_reference(data: bytes) -> Parsed:
+    """The CSV rules spelled out simply: read a record from each line where one starts; one
+    that does not end (within the bounds) is rejected at its first line, read on from the next."""
+    lines = data.decode().split("\n")
+    if not lines[-1]:
+        lines.pop()
+    with_newlines = [line + "\n" for line in lines]
+    if not data.endswith(b"\n"):
+        with_newlines[-1] = lines[-1]
+    sizes = [len(line.encode()) for line in with_newlines]
+    columns: list[str] | None = None
+    records: list[str] = []
+    rejected: list[Rejected] = []
+    i = 0
+    while i < len(lines):
+        reader = csv.reader(with_newlines[i:], strict=True)
+        try:
+            cells: list[str] | str = next(reader)
+        except csv.Error as exc:
+            cells = f"malformed CSV: {exc}"
+        last = i + reader.line_num - 1
+        span = last - i + 1
+        if cells == "malformed CSV: unexpected end of data" or (
+            span > 1
+            and (
+                span > csv_rows.MAX_RECORD_LINES
+                or sum(sizes[i : last + 1]) > csv_rows.MAX_RECORD_BYTES
+                or str(cells).startswith("malformed CSV: field larger than field limit")
+            )
+        ):
+            cells, last = "unterminated quoted field", i
+        raw = "\n".join(lines[i : last + 1])
+        if columns is None:
+            assert isinstance(cells, list), "a header that cannot be read"
+            columns = cells or None
+        elif isinstance(cells, str):
+            rejected.append(Rejected(i + 1, cells, raw.rstrip("\r\n")))
+        elif len(cells) == len(columns):
+            records.append(orjson.dumps(dict(zip(columns, cells, strict=True))).decode())
+        elif cells:
+            reason = f"expected {len(columns)} fields, got {len(cells)}"
+            rejected.append(Rejected(i + 1, reason, raw.rstrip("\r\n")))
+        i = last + 1
+    return records, rejected, columns
 
 
 def test_csv_a_long_multiline_record_over_many_chunks() -> None:
@@ -265,17 +407,65 @@ def test_array_elements_become_records() -> None:
     assert records == ['{"a":1,"b":1.5,"c":100.0,"d":[{"e":null}]}', '{"f":"é"}']
 
 
-def test_array_rejects_non_objects_and_nul_by_index() -> None:
-    data = b'[{"a":1}, 2, "x", [{"b":1}], null, {"c":"\\u0000"}, {"d":true}]'
+def test_array_rejects_non_objects_and_nul_at_their_line() -> None:
+    data = b'[{"a":1}, 2, "x",\n [{"b":1}],\n\n null, {"c":"\\u0000"},\r\n {"d":true}]'
     records, rejected, _ = parse_everywhere(ARRAY, data)
     assert records == ['{"a":1}', '{"d":true}']
     assert rejected == [
-        Rejected(2, "not a JSON object", "2"),
-        Rejected(3, "not a JSON object", '"x"'),
-        Rejected(4, "not a JSON object", '[{"b":1}]'),
-        Rejected(5, "not a JSON object", "null"),
-        Rejected(6, "NUL character", '{"c":"\\u0000"}'),
+        Rejected(1, "not a JSON object", "2"),
+        Rejected(1, "not a JSON object", '"x"'),
+        Rejected(2, "not a JSON object", '[{"b":1}]'),
+        Rejected(4, "not a JSON object", "null"),
+        Rejected(4, "NUL character", '{"c":"\\u0000"}'),
     ]
+
+
+def test_array_line_numbers_are_where_elements_start() -> None:
+    data = b'\xef\xbb\xbf[\n  {\n    "a": 1\n  },\n  [\n    2\n  ],\n  {"b": [\n"x"]}, 3\n]\n'
+    records, rejected, _ = parse_everywhere(ARRAY, data)
+    assert records == ['{"a":1}', '{"b":["x"]}']
+    assert [(r.line, r.raw) for r in rejected] == [(5, "[\n    2\n  ]"), (9, "3")]
+
+
+def test_array_keeps_big_integers_exactly() -> None:
+    data = (
+        b'[{"big": 12345678901234567890123, "neg": -99999999999999999999, "u64": '
+        b'18446744073709551615, "f": 1.5, "s": "12345678901234567890123"},\n'
+        b'{"nested": [{"n": 100000000000000000000000000001}]}, {"small": 1}]'
+    )
+    records, rejected, _ = parse_everywhere(ARRAY, data)
+    assert rejected == []
+    assert records == [
+        '{"big":12345678901234567890123,"neg":-99999999999999999999,'
+        '"u64":18446744073709551615,"f":1.5,"s":"12345678901234567890123"}',
+        '{"nested":[{"n":100000000000000000000000000001}]}',
+        '{"small":1}',
+    ]
+    assert json.loads(records[0])["big"] == 12345678901234567890123
+
+
+def test_array_valid_elements_orjson_cannot_read_are_rejected_alone() -> None:
+    data = b'[{"a": "\\ud800"}, {"b": 1e400}, {"c": 1}]'
+    records, rejected, _ = parse_everywhere(ARRAY, data)
+    assert records == ['{"c":1}']
+    assert [(r.line, r.reason.split(":")[0], r.raw) for r in rejected] == [
+        (1, "cannot be read", '{"a": "\\ud800"}'),
+        (1, "cannot be read", '{"b": 1e400}'),
+    ]
+
+
+def test_array_brackets_and_quotes_inside_strings_in_any_chunking() -> None:
+    rng = random.Random(9)
+    pieces = ["}", "]", "{", "[", '"', "\\", ",", "é", "a", "\n"]
+    values: list[Any] = []
+    for i in range(300):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 12)))
+        nested = {"s": text, "l": [text, {"t": [i]}], "o": {}}
+        values.append(rng.choice([{"i": i, "s": text}, nested, [text], text, i]))
+    data = orjson.dumps(values) if rng.random() < 0.5 else orjson.dumps(values, option=2)
+    records, rejected, _ = parse_everywhere(ARRAY, data)
+    assert objects(records) == [v for v in values if type(v) is dict]
+    assert len(rejected) == sum(1 for v in values if type(v) is not dict)
 
 
 def test_an_empty_array() -> None:
@@ -285,11 +475,18 @@ def test_an_empty_array() -> None:
 @pytest.mark.parametrize(
     ("data", "reason", "at"),
     [
-        (b'[{"a":1},{"b":2} x]', "invalid char in json text", 18),
-        (b'[{"a":1}] {"b":2}', "trailing garbage", 11),
-        (b'[{"a":1},,{"b":2}]', "unallowed token at this point in JSON text", 10),
-        (b'[{"a":1},{"b":2}', "premature EOF", 16),
-        (b'\xef\xbb\xbf[{"a":\xff}]', "invalid char in json text", 10),
+        (b'[{"a":1},{"b":2} x]', "expected ',' or ']' after an element", 18),
+        (b'[{"a":1}] {"b":2}', "unexpected content after the array", 11),
+        (b'[{"a":1},,{"b":2}]', "expected a value", 10),
+        (b'[{"a":1},]', "expected a value", 10),
+        (b'[{"a":1},{"b":2}', "the file ends inside the array", 16),
+        (b'[{"a":1},{"b":"x', "the file ends inside the array", 16),
+        (b'[{"a":1},12', "the file ends inside the array", 11),
+        (b'\xef\xbb\xbf[{"a":\xff}]', "invalid UTF-8", 10),
+        (b'[{"a": "\xc3\xa9", "b": x}]', "unexpected character", 19),
+        (b'[{"a":1}, {"b" 2}]', "expected ':' after key", 16),
+        (b"[1, 2, tru]", "incomplete value", 11),
+        (b"[1, 2, trux]", "invalid literal", 8),
         (b'{"a":1}', "expected '['", 1),
         (b"  ", "no content", 0),
     ],
@@ -301,10 +498,10 @@ def test_array_syntax_errors(data: bytes, reason: str, at: int) -> None:
     assert message.endswith(f" near byte {at}")
 
 
-def test_array_error_position_beyond_the_first_blocks() -> None:
+def test_array_error_position_far_into_the_file() -> None:
     good = b'{"id": 12345, "name": "abcdefghij"}, '
     data = b"[" + good * 5000 + b'{"id": tru}]'
-    bad = data.index(b"tru}") + 3  # 1-based: yajl gives up after `tru`
+    bad = data.index(b"tru}") + 1  # 1-based: where the literal starts
     assert invalid(ARRAY, data).endswith(f" near byte {bad}")
 
 

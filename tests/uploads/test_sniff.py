@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from datatasks.uploads.parser import RecordParser
 from datatasks.uploads.sniff import (
     EXPECTED,
     EmptyContent,
@@ -163,3 +164,94 @@ def test_an_empty_array_is_empty(head: bytes) -> None:
 def test_content_decides_not_a_json_looking_start() -> None:
     # Starts like neither JSON form: CSV, even if a client called it .json.
     assert sniff(b"a,b\n1,2\n", complete=True).format is CSV
+
+
+@pytest.mark.parametrize(
+    ("head", "delimiter"),
+    [
+        (b"full_name\nSmith, John\nDoe, Jane\nBob\n", ";"),
+        (b"name\nSmith, John; Jr.\nDoe\n", "\t"),
+        (b"name\na,b\nc;d\ne\tf\ng|h\n", ","),  # every candidate is in a value: `,` still
+        (b'name\n"Smith, John"\nDoe\n', ","),  # within quotes it does not count
+    ],
+)
+def test_a_single_column_gets_a_delimiter_none_of_its_values_holds(
+    head: bytes, delimiter: str
+) -> None:
+    assert sniff(head, complete=True) == Sniffed(CSV, delimiter)
+
+
+@pytest.mark.parametrize(
+    ("head", "delimiter"),
+    [
+        (b"[Date],[Value]\n2020,1\n", ","),
+        (b"{id},name\n1,a\n", ","),
+        (b"[a];[b];[c]\n1;2;3\n4;5;6\n", ";"),
+        (b"{x}\t{y}\r\n1\t2\r\n", "\t"),
+    ],
+)
+def test_a_csv_header_may_start_with_a_bracket(head: bytes, delimiter: str) -> None:
+    assert sniff(head, complete=True) == Sniffed(CSV, delimiter)
+    big_head = head + head[head.index(b"\n") + 1 :] * 5000  # the head of a large file
+    assert sniff(big_head[:HEAD], complete=False) == Sniffed(CSV, delimiter)
+
+
+@pytest.mark.parametrize(
+    ("head", "reason"),
+    [
+        (b"[Date]\n2020\n", "invalid JSON"),  # one column: not enough to call it a table
+        (b"[Date],[Value]\n", "invalid JSON"),  # no data rows
+        (b"[1,2]\n[3,4]\n", "invalid JSON"),  # a header that is a JSON value itself
+        (b"{a}\n{b}\n", "invalid JSON"),
+        (b'[{"a": 1, "b": 2},\n {"a": 3, "b": 4},\n', "invalid JSON"),  # not a CSV either
+        (b'{"a" 1}\n{"b":2}\n', "invalid JSON"),
+    ],
+)
+def test_bracketed_text_that_is_no_table_is_still_refused_as_json(head: bytes, reason: str) -> None:
+    assert reason in unsupported(head)
+
+
+@pytest.mark.parametrize(
+    "head", [b"a,b\r1,2\r3,4\r", b"a;b\r1;2\r", b"[Date],[Value]\r2020,1\r", b'{"a":1}\r{"a":2}\r']
+)
+@pytest.mark.parametrize("complete", [True, False])
+def test_cr_only_line_endings_are_refused(head: bytes, complete: bool) -> None:
+    assert unsupported(head, complete=complete).endswith(
+        "CR-only line endings, which are not supported; use LF or CRLF"
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "format"),
+    [
+        (b'a,"x\ry"\r\n1,2\r\n', UploadFormat.csv),  # a CR within quotes, lines end in CRLF
+        (b'"x\ry",b\n', UploadFormat.csv),
+        (b"a,b\r", UploadFormat.csv),  # one line
+        (b'[\r{"a": 1},\r{"a": 2}\r]\r', UploadFormat.json),  # whitespace to JSON
+        (b'{"a": 1}\r', UploadFormat.ndjson),
+    ],
+)
+def test_carriage_returns_that_are_fine(head: bytes, format: UploadFormat) -> None:
+    assert sniff(head, complete=True).format is format
+
+
+def test_one_line_holding_one_object_is_ndjson() -> None:
+    # It is valid NDJSON (one object per line, however many lines), and loads as one record.
+    for head in (b'{"a": 1}', b'{"a": 1}\n', b'  {"a": 1}\r\n'):
+        assert sniff(head, complete=True) == Sniffed(UploadFormat.ndjson)
+        parser = RecordParser(Sniffed(UploadFormat.ndjson))
+        records, rejected = parser.feed(head)
+        more, more_rejected = parser.finish()
+        assert (records + more, rejected + more_rejected) == (['{"a": 1}'], [])
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b'[{"big": 12345678901234567890123}]',
+        b'[{"a": "\\ud800"}, {"b": 1}]',  # valid JSON orjson does not read: the parser rejects it
+        b'[{"b": 1e400}]',
+    ],
+)
+def test_json_arrays_orjson_alone_would_refuse(head: bytes) -> None:
+    assert sniff(head, complete=True) == Sniffed(UploadFormat.json)

@@ -1,48 +1,104 @@
-"""CSV upload reader: complete records go to the csv module in batches."""
+"""CSV upload reader: the csv module reads complete lines and decides where each record ends."""
 
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, chain, islice
 
 import orjson
 
 from datatasks.uploads.rows import InvalidContent, Output, Rejected, reject
 
+# How far one record may span: lines, and bytes (newlines included). A quote opening a field by
+# mistake would otherwise make the rest of the file one record, held in memory: a record that
+# does not end within these (or whose quoted field outgrows the csv module's limit over several
+# lines) is rejected at its first line, and parsing resumes at the next one.
+MAX_RECORD_LINES = 10_000
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+UNTERMINATED = "unterminated quoted field"
+# The csv module's complaint when its input ends inside a quoted field (strict mode only).
+_END_OF_DATA = "unexpected end of data"
+_FIELD_LIMIT = "field larger than field limit"  # csv.field_size_limit(), 128 Ki characters
+
+Cells = list[str] | str  # a record's cells, or why it is rejected
+
 
 class CsvFormat:
-    """CSV: complete records are cut on newlines outside quotes (even count of `"` before them:
-    both are single bytes in UTF-8) and handed to the csv module in batches."""
+    """CSV: complete lines go to the csv module (strict, so that it reports a quoted field still
+    open where its input ends). A record still open at the end of the lines fed so far waits
+    for more: only its new lines are read again, from inside the quoted field it is in."""
 
     def __init__(self, delimiter: str) -> None:
         self.columns: list[str] | None = None
         self._delimiter = delimiter
         self._buf = bytearray()
-        self._scanned = 0  # bytes at the start of _buf known to hold no record boundary
-        self._quotes = 0  # `"` in those bytes
         self._line = 0  # physical lines before _buf
+        # Complete lines at the start of _buf known to belong to one record still open at the end
+        # of each of them (inside a quoted field), and their bytes.
+        self._open_lines = 0
+        self._open_bytes = 0
 
     def feed(self, data: bytes) -> Output:
         """Parse the records completed by `data` (the header first)."""
         buf = self._buf
+        new = len(buf)
         buf += data
-        end = _last_boundary(buf, self._scanned, self._quotes & 1)
-        if end < 0:
-            # Remember how far we looked, so a very long record is not rescanned on every call.
-            self._quotes += buf.count(b'"', self._scanned)
-            self._scanned = len(buf)
+        # _buf holds no complete line beyond the open record's: only new bytes can end one.
+        end = buf.rfind(b"\n", new) + 1
+        if not end or (self._open_lines and not self._open_record_settles(end)):
             return [], []
-        batch = bytes(memoryview(buf)[: end + 1])
-        del buf[: end + 1]
-        self._scanned = self._quotes = 0
-        return self._parse(batch)
+        return self._parse(end, final=False)
 
     def finish(self) -> Output:
         """Parse what is left: a last record without a newline, or an unterminated one."""
-        batch = bytes(self._buf)
-        self._buf.clear()
-        return self._parse(batch)
+        return self._parse(len(self._buf), final=True)
 
-    def _parse(self, batch: bytes) -> Output:
+    def _open_record_settles(self, end: int) -> bool:
+        """Whether the open record at the start of _buf ends, fails or outgrows the bounds
+        within _buf[:end]. Reads only the lines after those known to be open, starting inside a
+        quoted field as the record is there (the csv module's state at the end of a line inside
+        a record is always that), and counts them as open when it reaches their end."""
+        buf = self._buf
+        capped = False
+
+        def lines() -> Iterator[str]:
+            nonlocal capped
+            prefix = '"'  # opens a quoted field: where the record is at this point
+            pos = self._open_bytes
+            while pos < end:
+                stop = buf.index(b"\n", pos, end) + 1
+                if (
+                    self._open_lines >= MAX_RECORD_LINES
+                    or self._open_bytes + stop - pos > MAX_RECORD_BYTES
+                ):
+                    capped = True
+                    return
+                yield prefix + buf[pos:stop].decode("utf-8", "replace")
+                prefix = ""
+                self._open_lines += 1
+                self._open_bytes += stop - pos
+                pos = stop
+
+        reader = csv.reader(lines(), delimiter=self._delimiter, strict=True)
+        try:
+            next(reader)
+        except StopIteration:
+            return True  # the very first new line is beyond the bounds
+        except csv.Error as exc:
+            if str(exc) != _END_OF_DATA:
+                return True
+            # Still open after all the new lines.
+            return capped or not _may_grow(self._open_lines, self._open_bytes)
+        return True
+
+    def _parse(self, size: int, final: bool) -> Output:
+        """Parse the complete lines in _buf[:size] (all of it when `final`), keeping a record
+        still open at their end in _buf unless `final`."""
+        buf = self._buf
+        self._open_lines = self._open_bytes = 0
+        batch = bytes(memoryview(buf)[:size])
         try:
             text = batch.decode()
             bad_lines: set[int] = set()
@@ -51,30 +107,176 @@ class CsvFormat:
         lines = text.split("\n")
         if not lines[-1]:
             lines.pop()  # the piece after the final newline
+        n = len(lines)
+        # The usual batch: read in one go. Without quotes no record spans lines, and the lines
+        # can go to the csv module as they are; with quotes, it needs their newlines.
+        source: Iterable[str] = io.StringIO(text, newline="\n") if '"' in text else lines
+        reader = csv.reader(source, delimiter=self._delimiter, strict=True)
+        rows: list[Cells] = []
+        error = None
+        try:
+            rows.extend(reader)  # keeps the records read before an error
+        except csv.Error as exc:
+            error = str(exc)
+        spans: tuple[Sequence[int], Sequence[int]] | None = None  # first and last lines
+        used = n  # lines parsed, the rest being a record still open
+        open_at = size  # where that record starts
+        slow = True
+        if error is None and reader.line_num == len(rows):
+            spans = (range(n), range(n))
+            slow = False
+        elif error is None or (error == _END_OF_DATA and not final):
+            if error is not None:
+                # The records read take a line each, and one more per newline in their cells.
+                used = len(rows) + "".join(chain.from_iterable(rows)).count("\n")
+            if used - len(rows) < MAX_RECORD_LINES and n - used < MAX_RECORD_LINES:
+                open_at = _line_start(batch, n - used)
+                # No record read can be beyond the bounds, and the open one may end within them.
+                slow = open_at > MAX_RECORD_BYTES or (
+                    used < n and not _may_grow(n - used, size - open_at)
+                )
+        if slow:
+            # Errors, unterminated records, or the bounds to apply: record by record.
+            rows, starts, ends, used, open_at = self._records(lines, batch, final)
+            spans = (starts, ends)
+        if used < n:
+            self._open_lines = n - used
+            self._open_bytes = size - open_at
+            size = open_at
+            del lines[used:]
+        del buf[:size]
         base = self._line + 1
-        self._line += len(lines)
-        starts: list[int] | range = range(len(lines))
-        records = lines
-        open_start = -1
-        if '"' in text:
-            records, starts, open_start = _group(lines)
-        # Rows that are rejected whatever the csv module makes of them.
+        self._line += used
+        return self._output(lines, rows, spans, base, not slow, bad_lines, "\x00" in text)
+
+    def _records(
+        self, lines: list[str], batch: bytes, final: bool
+    ) -> tuple[list[Cells], list[int], list[int], int, int]:
+        """Read the lines record by record: each one's cells (or why it is rejected), first and
+        last line; then how many lines (and bytes) precede a record still open at their end
+        (all of them if none is, or if `final`).
+
+        A record is rejected as unterminated, at its first line, when it does not end within
+        the bounds, or within the lines when `final`; the line after its first is read next.
+        That line is most likely inside the same quoted field: the csv module's state at the
+        end of a line inside a record is always "in a quoted field", so a record open at the end
+        of its first line is open wherever the one rejected was (a "run" of lines), and the
+        next records only need their first line read to be settled, until the run's end.
+        """
+        delimiter = self._delimiter
+        n = len(lines)
+        with_newlines = [line + "\n" for line in lines]
+        offsets = [0, *accumulate(len(line) + 1 for line in batch.split(b"\n"))]
+        if not batch.endswith(b"\n"):
+            offsets[-1] -= 1  # the file's last line, without a newline
+            if n:
+                with_newlines[-1] = lines[-1]
+
+        def fits(first: int, last: int) -> bool:
+            """Whether a record on lines first..last is within the bounds."""
+            return last == first or (
+                last - first < MAX_RECORD_LINES
+                and offsets[last + 1] - offsets[first] <= MAX_RECORD_BYTES
+            )
+
+        rows: list[Cells] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        run_end = -1  # the last line of the run (see above), if i is in one
+        run_stop = -1  # the line after it, on which the record ended (or failed); -1: none
+        i = 0
+        while i < n:
+            if i <= run_end:
+                alone = _first_line(with_newlines[i], delimiter)
+                if alone is not None:
+                    rows.append(alone)
+                    starts.append(i)
+                    ends.append(i)
+                    i += 1
+                    continue
+                # In the run: the record is open at least to its end.
+                if run_stop < 0 and not final and _may_grow(n - i, offsets[n] - offsets[i]):
+                    return rows, starts, ends, i, offsets[i]
+                if run_stop < 0 or not fits(i, run_stop):
+                    rows.append(UNTERMINATED)
+                    starts.append(i)
+                    ends.append(i)
+                    i += 1
+                    continue
+                # It ends within the bounds: read it for real.
+            run_end = run_stop = -1
+            reader = csv.reader(islice(with_newlines, i, None), delimiter=delimiter, strict=True)
+            before = i - 1  # the line before the record being read
+            while i < n:
+                cells: Cells
+                try:
+                    cells = next(reader)
+                except csv.Error as exc:
+                    last = before + reader.line_num
+                    if str(exc) == _END_OF_DATA:  # open to the end of the lines
+                        if not final and _may_grow(n - i, offsets[n] - offsets[i]):
+                            return rows, starts, ends, i, offsets[i]
+                        rows.append(UNTERMINATED)
+                        starts.append(i)
+                        ends.append(i)
+                        run_end = last
+                        i += 1
+                        break
+                    cells = f"malformed CSV: {exc}"
+                    # A quoted field over several lines that outgrows the csv module's limit
+                    # (128 Ki characters, less than ours) was most likely left open by mistake:
+                    # it is given up on like a record that outgrows the bounds.
+                    overgrown = str(exc).startswith(_FIELD_LIMIT)
+                else:
+                    last = before + reader.line_num
+                    overgrown = False
+                if last != i and (overgrown or not fits(i, last)):
+                    rows.append(UNTERMINATED)
+                    starts.append(i)
+                    ends.append(i)
+                    run_end, run_stop = last - 1, last
+                    i += 1
+                    break
+                rows.append(cells)
+                starts.append(i)
+                ends.append(last)
+                i = last + 1
+        return rows, starts, ends, n, offsets[n]
+
+    def _output(
+        self,
+        lines: list[str],
+        rows: list[Cells],
+        spans: tuple[Sequence[int], Sequence[int]] | None,
+        base: int,
+        clean: bool,
+        bad_lines: set[int],
+        nul: bool,
+    ) -> Output:
+        """The records and rejected rows for `rows`, whose first and last lines are `spans`
+        (found from the rows if None: `clean` rows, those of a batch without errors)."""
+        # Rows that are rejected whatever the csv module made of them.
         problems: dict[int, str] = {}
-        if bad_lines and records:
-            ends = [*starts[1:], open_start if open_start >= 0 else len(lines)]
-            for i, (first, stop) in enumerate(zip(starts, ends, strict=True)):
-                if any(n in bad_lines for n in range(first, stop)):
+        if bad_lines or nul:
+            starts, ends = spans = spans or _spans(rows)
+            for i, (first, last) in enumerate(zip(starts, ends, strict=True)):
+                span = range(first, last + 1)
+                if bad_lines and any(n in bad_lines for n in span):
                     problems[i] = "invalid UTF-8"
-        if "\x00" in text:
-            for i, record in enumerate(records):
-                if "\x00" in record:
-                    problems.setdefault(i, "NUL character")
-        rows, clean = self._rows(records)
+                elif nul and any("\x00" in lines[n] for n in span):
+                    problems[i] = "NUL character"
         first = 0 if self.columns is not None else self._read_header(rows, problems)
         columns = self.columns or []
         width = len(columns)
         dumps = orjson.dumps
         rejected: list[Rejected] = []
+
+        def rejecting(i: int, reason: str) -> None:
+            nonlocal spans
+            starts, ends = spans = spans or _spans(rows)
+            raw = "\n".join(lines[starts[i] : ends[i] + 1])
+            rejected.append(reject(base + starts[i], reason, raw))
+
         if clean and not problems:
             # The usual batch: a comprehension is a third faster than the loop below.
             out = [
@@ -85,55 +287,27 @@ class CsvFormat:
             if len(out) < len(rows) - first:  # blank lines, or rows of the wrong width
                 for i in range(first, len(rows)):
                     if rows[i] and len(rows[i]) != width:
-                        reason = f"expected {width} fields, got {len(rows[i])}"
-                        rejected.append(reject(base + starts[i], reason, records[i]))
-        else:
-            out = []
-            for i in range(first, len(rows)):
-                row = rows[i]
-                if isinstance(row, list) and len(row) == width and i not in problems:
-                    out.append(dumps(dict(zip(columns, row, strict=False))).decode())
-                elif row:  # an empty row is a blank line
-                    if i in problems:
-                        reason = problems[i]
-                    elif isinstance(row, str):
-                        reason = f"malformed CSV: {row}"
-                    else:
-                        reason = f"expected {width} fields, got {len(row)}"
-                    rejected.append(reject(base + starts[i], reason, records[i]))
-        if open_start >= 0:
-            raw = "\n".join(lines[open_start:])
-            if self.columns is None:
-                raise InvalidContent("unterminated quoted field in the CSV header")
-            rejected.append(reject(base + open_start, "unterminated quoted field", raw))
+                        rejecting(i, f"expected {width} fields, got {len(rows[i])}")
+            return out, rejected
+        out = []
+        for i in range(first, len(rows)):
+            row = rows[i]
+            if isinstance(row, list) and len(row) == width and i not in problems:
+                out.append(dumps(dict(zip(columns, row, strict=False))).decode())
+            elif row:  # an empty row is a blank line
+                if i in problems:
+                    rejecting(i, problems[i])
+                elif isinstance(row, str):
+                    rejecting(i, row)
+                else:
+                    rejecting(i, f"expected {width} fields, got {len(row)}")
         return out, rejected
 
-    def _rows(self, records: list[str]) -> tuple[list[list[str] | str], bool]:
-        """Each record's cells, or the csv module's complaint about it; and whether all read."""
-        delimiter = self._delimiter
-        try:
-            rows: list[list[str] | str] = list(
-                csv.reader(records, delimiter=delimiter, strict=True)
-            )
-        except csv.Error:
-            rows = []
-        # One row per record means each record was read on its own; otherwise (a quote the csv
-        # module read differently from our count) read them one by one, so chunks cannot matter.
-        if len(rows) == len(records):
-            return rows, True
-        rows = []
-        for record in records:
-            try:
-                rows.append(next(csv.reader((record,), delimiter=delimiter, strict=True)))
-            except csv.Error as exc:
-                rows.append(str(exc))
-        return rows, False
-
-    def _read_header(self, rows: list[list[str] | str], problems: dict[int, str]) -> int:
+    def _read_header(self, rows: list[Cells], problems: dict[int, str]) -> int:
         """Take the first non-blank row as the header; returns the index of the row after it."""
         for i, row in enumerate(rows):
             if i in problems or isinstance(row, str):
-                reason = problems.get(i) or f"malformed CSV: {row}"
+                reason = problems.get(i) or row
                 raise InvalidContent(f"the CSV header cannot be read: {reason}")
             if row:
                 self.columns = _unique_names(row)
@@ -141,51 +315,43 @@ class CsvFormat:
         return len(rows)
 
 
-def _last_boundary(buf: bytearray, start: int, odd: int) -> int:
-    """Index of the last newline in buf[start:] outside quotes (-1 if none); `odd` is the parity
-    of the quotes in buf[:start]. Walks back from the last newline over pairs of quotes."""
-    newline = buf.rfind(b"\n", start)
-    if newline < 0:
-        return -1
-    if (odd + buf.count(b'"', start, newline)) & 1 == 0:
-        return newline
-    pos = newline  # inside quotes from the last quote before pos up to pos
-    while True:
-        opening = buf.rfind(b'"', start, pos)
-        if opening < 0:
-            return -1  # inside quotes since before `start`
-        before = buf.rfind(b'"', start, opening)  # outside quotes between `before` and `opening`
-        newline = buf.rfind(b"\n", before + 1 if before >= 0 else start, opening)
-        if newline >= 0:
-            return newline
-        if before < 0:
-            return -1
-        pos = before
+def _may_grow(lines: int, size: int) -> bool:
+    """Whether a record still open after `lines` lines of `size` bytes may end within the
+    bounds (on a line still to come)."""
+    return lines < MAX_RECORD_LINES and size < MAX_RECORD_BYTES
 
 
-def _group(lines: list[str]) -> tuple[list[str], list[int], int]:
-    """Join physical lines into records (a quoted field may span lines): the records, the index
-    of each one's first line, and the first line of an unterminated last record (or -1)."""
-    records: list[str] = []
+def _line_start(batch: bytes, lines: int) -> int:
+    """Where the last `lines` lines of `batch` (which ends with a newline) start."""
+    pos = len(batch)
+    for _ in range(lines):
+        pos = batch.rfind(b"\n", 0, pos - 1) + 1
+    return pos
+
+
+def _spans(rows: list[Cells]) -> tuple[list[int], list[int]]:
+    """The first and last line of each record read in one go (all cells, no errors): a line
+    each, and one more per newline in its cells."""
     starts: list[int] = []
-    pending: list[str] = []
-    pending_start = -1
-    for i, line in enumerate(lines):
-        odd = line.count('"') & 1
-        if pending:
-            pending.append(line)
-            if odd:
-                records.append("\n".join(pending))
-                starts.append(pending_start)
-                pending = []
-                pending_start = -1
-        elif odd:
-            pending = [line]
-            pending_start = i
-        else:
-            records.append(line)
-            starts.append(i)
-    return records, starts, pending_start
+    ends: list[int] = []
+    line = 0
+    for row in rows:
+        starts.append(line)
+        line += "".join(row).count("\n")
+        ends.append(line)
+        line += 1
+    return starts, ends
+
+
+def _first_line(line: str, delimiter: str) -> Cells | None:
+    """What the csv module makes of a record starting on `line`: its cells, or why it is
+    rejected, if it ends there; None if the record goes on to the next line."""
+    try:
+        return next(csv.reader((line,), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        if str(exc) == _END_OF_DATA:
+            return None
+        return f"malformed CSV: {exc}"
 
 
 def _decode_lines(batch: bytes) -> tuple[str, set[int]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import contextlib
+import json
+import re
 from typing import Any
 
-import ijson
 import orjson
 
 from datatasks.uploads.rows import (
@@ -19,9 +19,22 @@ from datatasks.uploads.rows import (
     reject,
 )
 
-# The JSON array goes to ijson in blocks aligned to multiples of this, so that its error
-# messages (and the byte offset we derive from them) do not depend on the caller's chunks.
-BLOCK = 64 * 1024
+# The states of a JSON array's reader: before the `[`, after it, after a `,`, after an element,
+# after the `]`.
+_START, _FIRST, _NEXT, _AFTER, _END = range(5)
+_OPEN, _CLOSE, _OPEN_OBJECT, _CLOSE_OBJECT, _COMMA, _QUOTE = b'[]{},"'
+_WHITESPACE = re.compile(rb"[ \t\r\n]*")
+# A string (an escape is a backslash and any byte: whether it is valid is orjson's business).
+_STRING_TEXT = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRING = re.compile(_STRING_TEXT, re.DOTALL)
+# Anything up to the next bracket (or unfinished string), strings included.
+_STRETCH = re.compile(rb'(?:[^"\[\]{}]+|' + _STRING_TEXT + rb")*", re.DOTALL)
+# A number, true, false or null (or something else, for orjson to refuse).
+_ATOM = re.compile(rb'[^ \t\r\n,\[\]{}"]*')
+# Digits enough for an integer beyond 64 bits, which orjson reads as a float (found in a copy of
+# the text where digits are 0 and the rest spaces: much faster than a regular expression).
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 class NdjsonFormat:
@@ -88,122 +101,217 @@ def _is_utf8(data: bytes) -> bool:
 
 
 class ArrayFormat:
-    """A JSON array, streamed through ijson's push API; each element is one row."""
+    """A JSON array: each element is found in the bytes (strings skipped, brackets counted) and
+    parsed by orjson on its own; each is one row.
+
+    Only complete elements are parsed, and errors are raised where the bytes are first seen to
+    be wrong, so the output does not depend on the caller's chunks. Knowing where each element
+    starts gives its line number, and its text: an element with an integer beyond 64 bits (which
+    orjson would read as a float) is read again by the json module, which keeps every digit.
+    """
 
     def __init__(self) -> None:
         self.offset = 0  # bytes before what we are fed (a BOM), for error positions
-        self._items: list[Any] = ijson.sendable_list()
-        self._coro = ijson.items_coro(self._items, "item", use_float=True)
-        self._pending = bytearray()
-        self._sent = 0  # bytes sent to ijson so far, always a multiple of BLOCK until finish
-        self._index = 0  # elements seen
-        self._started = False
+        self._buf = bytearray()
+        self._at = 0  # bytes fed before _buf
+        self._line = 1  # the line _buf starts on
+        self._state = _START
+        self._scanned = 0  # how far an unfinished element has been scanned (0: not yet)
+        self._depth = 0  # and how many brackets are open at that point
 
     def feed(self, data: bytes) -> Output:
-        """Parse the elements completed by the whole blocks that `data` completes."""
-        self._pending += data
-        if not self._started and not self._check_start():
-            return [], []
-        usable = len(self._pending) - len(self._pending) % BLOCK
-        view = memoryview(self._pending)
-        try:
-            for start in range(0, usable, BLOCK):
-                self._send(bytes(view[start : start + BLOCK]))
-        finally:
-            view.release()
-        del self._pending[:usable]
-        return self._collect()
+        """Parse the elements completed by `data`."""
+        self._buf += data
+        return self._parse(final=False)
 
     def finish(self) -> Output:
-        """Parse the last block and check that the array ended, with nothing after it."""
-        if not self._started and not self._check_start():
+        """Parse the last elements and check that the array ended, with nothing after it."""
+        output = self._parse(final=True)
+        if self._state == _START:
             raise InvalidContent(f"invalid JSON array: no content near byte {self.offset}")
-        self._send(bytes(self._pending))
-        self._pending.clear()
-        try:
-            self._coro.close()
-        except ijson.JSONError as exc:
-            raise self._invalid(exc, b"") from None
-        return self._collect()
+        if self._state != _END:
+            raise self._invalid("the file ends inside the array", len(self._buf) - 1)
+        return output
 
-    def _check_start(self) -> bool:
-        """Whether the array has begun; a file must start with `[` (after whitespace)."""
-        stripped = self._pending.lstrip(JSON_WHITESPACE)
-        if not stripped:
-            return False
-        if stripped[0] != ord("["):
-            at = self.offset + len(self._pending) - len(stripped) + 1
-            raise InvalidContent(f"invalid JSON array: expected '[' near byte {at}")
-        self._started = True
-        return True
-
-    def _send(self, block: bytes) -> None:
-        try:
-            self._coro.send(block)
-        except ijson.JSONError as exc:
-            raise self._invalid(exc, block) from None
-        self._sent += len(block)
-
-    def _invalid(self, exc: Exception, block: bytes) -> InvalidContent:
-        reason, at = _yajl_error(str(exc), block)
-        where = self.offset + self._sent + at
-        return InvalidContent(f"invalid JSON array: {reason} near byte {where}")
-
-    def _collect(self) -> Output:
+    def _parse(self, final: bool) -> Output:
+        buf = self._buf
+        size = len(buf)
         out: list[str] = []
         rejected: list[Rejected] = []
-        dumps = orjson.dumps
-        for item in self._items:
-            self._index += 1
-            if type(item) is not dict:
-                rejected.append(reject(self._index, "not a JSON object", _raw(item)))
-                continue
-            try:
-                text = dumps(item)
-            except orjson.JSONEncodeError as exc:  # e.g. nested deeper than orjson writes
-                rejected.append(reject(self._index, f"cannot be stored: {exc}", _raw(item)))
-                continue
-            if NUL_ESCAPE in text and has_nul(item):
-                rejected.append(reject(self._index, "NUL character", text))
+        state = self._state
+        line = self._line  # the line of the byte at `counted`
+        counted = pos = 0
+        skip = _WHITESPACE.match
+        while True:
+            pos = skip(buf, pos).end()  # type: ignore[union-attr]
+            if pos == size:
+                break
+            if state == _AFTER:
+                if buf[pos] == _COMMA:
+                    state = _NEXT
+                elif buf[pos] == _CLOSE:
+                    state = _END
+                else:
+                    raise self._invalid("expected ',' or ']' after an element", pos)
+                pos += 1
+            elif state in (_NEXT, _FIRST):
+                if state == _FIRST and buf[pos] == _CLOSE:
+                    state = _END
+                    pos += 1
+                    continue
+                end, value, element = self._element(pos, final)
+                if end < 0:
+                    break  # not complete yet
+                line += buf.count(b"\n", counted, pos)
+                counted = pos
+                self._add(value, element, line, out, rejected)
+                state = _AFTER
+                pos = end
+            elif state == _START:
+                if buf[pos] != _OPEN:
+                    raise self._invalid("expected '['", pos)
+                state = _FIRST
+                pos += 1
             else:
-                out.append(text.decode())
-        del self._items[:]
+                raise self._invalid("unexpected content after the array", pos)
+        self._state = state
+        self._line = line + buf.count(b"\n", counted, pos)
+        self._at += pos
+        del buf[:pos]
         return out, rejected
 
+    def _element(self, start: int, final: bool) -> tuple[int, Any, bytearray]:
+        """Where the element starting at `start` ends, its value and its text; -1 if it is not
+        complete (and the file goes on)."""
+        buf = self._buf
+        first = buf[start]
+        if first in (_OPEN_OBJECT, _OPEN):
+            if not self._scanned:
+                # Most elements hold no bracket: try up to the first closing one, unless an
+                # opening one comes first.
+                close = buf.find(b"}" if first == _OPEN_OBJECT else b"]", start + 1)
+                if (
+                    close >= 0
+                    and buf.find(b"{", start + 1, close) < 0
+                    and buf.find(b"[", start + 1, close) < 0
+                ):
+                    element = buf[start : close + 1]
+                    with contextlib.suppress(orjson.JSONDecodeError):
+                        return close + 1, orjson.loads(element), element
+            end = self._scan(start)
+        elif first == _QUOTE:
+            string = _STRING.match(buf, start)
+            end = -1 if string is None else string.end()
+        else:
+            end = _ATOM.match(buf, start).end()  # type: ignore[union-attr]
+            if end == start:
+                raise self._invalid("expected a value", start)
+            if end == len(buf) and not final:
+                end = -1  # a number may go on
+        if end < 0:
+            if final:
+                raise self._invalid("the file ends inside the array", len(buf) - 1)
+            return -1, None, bytearray()
+        element = buf[start:end]
+        try:
+            return end, orjson.loads(element), element
+        except orjson.JSONDecodeError as exc:
+            if not _is_json(element):
+                raise self._invalid_element(exc, start, element) from None
+            return end, _Unreadable(exc.msg), element
 
-def _raw(item: object) -> bytes | str:
+    def _scan(self, start: int) -> int:
+        """Where the array or object starting at `start` ends (-1: beyond the bytes so far),
+        counting brackets outside strings; resumes where the last call stopped."""
+        buf = self._buf
+        size = len(buf)
+        pos = start + self._scanned
+        depth = self._depth
+        stretch = _STRETCH.match
+        while True:
+            pos = stretch(buf, pos).end()  # type: ignore[union-attr]
+            if pos == size:
+                break
+            byte = buf[pos]
+            if byte in (_OPEN_OBJECT, _OPEN):
+                depth += 1
+            elif byte in (_CLOSE_OBJECT, _CLOSE):
+                depth -= 1
+                if not depth:
+                    self._scanned = self._depth = 0
+                    return pos + 1
+            else:
+                break  # a string that does not end within the bytes so far
+            pos += 1
+        self._scanned = pos - start
+        self._depth = depth
+        return -1
+
+    @staticmethod
+    def _add(
+        value: Any, element: bytearray, line: int, out: list[str], rejected: list[Rejected]
+    ) -> None:
+        """Add an element (its value and text) as a record, or reject it."""
+        if type(value) is _Unreadable:
+            rejected.append(reject(line, f"cannot be read: {value.reason}", bytes(element)))
+            return
+        if type(value) is not dict:
+            rejected.append(reject(line, "not a JSON object", bytes(element)))
+            return
+        try:
+            if element.translate(_DIGITS).find(_LONG_NUMBER) >= 0:
+                # Maybe an integer beyond 64 bits, which orjson reads as a float: the json
+                # module keeps all its digits.
+                value = json.loads(element)
+                text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+            else:
+                text = orjson.dumps(value)
+        except (orjson.JSONEncodeError, RecursionError) as exc:  # e.g. nested very deep
+            rejected.append(reject(line, f"cannot be stored: {exc}", bytes(element)))
+            return
+        if NUL_ESCAPE in text and has_nul(value):
+            rejected.append(reject(line, "NUL character", text))
+        else:
+            out.append(text.decode())
+
+    def _invalid(self, reason: str, index: int) -> InvalidContent:
+        """The error for the byte at buf[index]."""
+        where = self.offset + self._at + index + 1
+        return InvalidContent(f"invalid JSON array: {reason} near byte {where}")
+
+    def _invalid_element(
+        self, exc: orjson.JSONDecodeError, start: int, element: bytearray
+    ) -> InvalidContent:
+        """The error for the element at `start`, which orjson could not read."""
+        try:
+            text = element.decode()
+        except UnicodeDecodeError as bad:
+            return self._invalid("invalid UTF-8", start + bad.start)
+        # "Unexpected end of data" is the element's (`tru`, `1e`): not the file's.
+        reason = "incomplete value" if exc.msg.startswith("unexpected end") else exc.msg
+        # orjson counts characters; the position is in bytes.
+        return self._invalid(reason, start + len(text[: exc.pos].encode()))
+
+
+class _Unreadable:
+    """An element that is valid JSON but that orjson cannot read (a lone surrogate in a string,
+    a number too large for a float): it is rejected on its own."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _is_json(data: bytearray) -> bool:
+    """Whether `data` is valid JSON for the json module, which reads some that orjson does not.
+    Nested deeper than it can read, it is given the benefit of the doubt."""
     try:
-        return orjson.dumps(item)
-    except orjson.JSONEncodeError:
-        return repr(item)
+        json.loads(data, parse_constant=_refuse)
+    except RecursionError:
+        return True
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return False
+    return True
 
 
-def _yajl_error(message: str, block: bytes) -> tuple[str, int]:
-    """The reason from a yajl error message, and where in `block` it happened.
-
-    yajl reports no offset, only up to 30 bytes either side of the error, padded so that the
-    error sits at column 40: find which offset in the block renders the same. The first match
-    wins (repetitive data may give several); with none, the end of the block.
-    """
-    raw = message.encode()
-    if message[:2] in ("b'", 'b"'):
-        # The C backend gives the message as a bytes repr when the excerpt is not UTF-8.
-        with contextlib.suppress(ValueError, SyntaxError):
-            raw = ast.literal_eval(message)
-    parts = raw.split(b"\n")
-    reason = parts[0].decode("utf-8", "replace").rstrip(".")
-    if len(parts) < 3:
-        return reason, len(block)
-    excerpt = parts[1]
-    shown = block.replace(b"\n", b" ").replace(b"\r", b" ")
-    for at in range(min(30, len(block) + 1)):
-        if excerpt == b" " * (40 - at) + shown[: at + 30]:
-            return reason, at
-    text = excerpt[10:]
-    found = shown.find(text)
-    while found >= 0:
-        at = found + 30
-        if excerpt == b" " * 10 + shown[at - 30 : at + 30]:
-            return reason, at
-        found = shown.find(text, found + 1)
-    return reason, len(block)
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")

@@ -1,8 +1,8 @@
 """Incremental parsing of an upload into records (JSON object text), fed in arbitrary chunks.
 
 The output never depends on where the chunks were cut: each format only parses what is
-complete (whole CSV records, whole NDJSON lines, whole fixed-size blocks of a JSON array) and
-keeps the rest for the next call.
+complete (whole CSV records, whole NDJSON lines, whole elements of a JSON array) and keeps the
+rest for the next call.
 """
 
 from __future__ import annotations

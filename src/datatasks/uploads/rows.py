@@ -12,7 +12,7 @@ JSON_WHITESPACE = b" \t\r\n"
 
 @dataclass(frozen=True)
 class Rejected:
-    """A row skipped during parsing: where it starts (line, or element index in an array)."""
+    """A row skipped during parsing: the line it starts on (1-based), why, and its text."""
 
     line: int
     reason: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +25,7 @@ DELIMITERS = (",", ";", "\t", "|")
 # How many CSV records of the head are enough to judge a delimiter by.
 SAMPLE_RECORDS = 50
 _JSON_WHITESPACE = " \t\r\n"
+CR_ONLY = "CR-only line endings, which are not supported; use LF or CRLF"
 
 
 class UploadFormat(StrEnum):
@@ -74,13 +76,48 @@ def sniff(head: bytes, *, complete: bool) -> Sniffed:
     text = text.lstrip()
     if not text:
         raise EmptyContent("the file is empty")
-    if text[0] == "[":
+    if text[0] == "[" and _starts_like_json(text):
         return _sniff_array(text, complete)
-    if text[0] == "{":
+    if _cr_only(text):
+        raise UnsupportedContent(CR_ONLY)
+    if text[0] == "{" and _starts_like_json(text):
         return _sniff_object(text, complete)
+    if text[0] in "[{":
+        # Not the start of an array of objects or of an object, but maybe of a CSV header such
+        # as `[Date],[Value]` or `{id},name`: CSV if it reads as a table, refused as JSON if not.
+        delimiter = _table_delimiter(text, complete)
+        if delimiter is not None:
+            return Sniffed(UploadFormat.csv, delimiter)
+        if text[0] == "[":
+            return _sniff_array(text, complete)  # raises: the first element is no object
+        raise UnsupportedContent("invalid JSON (and not one JSON object per line)")
     if complete and _is_json(text):
         raise UnsupportedContent("a JSON value that is not an array of objects")
     return Sniffed(UploadFormat.csv, _sniff_delimiter(text, complete))
+
+
+def _starts_like_json(text: str) -> bool:
+    """Whether `text` (starting with `[` or `{`) starts like the JSON we take: an array of
+    objects or an empty one, an object (or the head ends before that can be told)."""
+    rest = text[1:].lstrip(_JSON_WHITESPACE)
+    return not rest or rest[0] in ("{]" if text[0] == "[" else '"}')
+
+
+def _cr_only(text: str) -> bool:
+    """Whether the lines of `text` end with a CR alone (classic Mac OS): the csv module reads
+    lines split on LF only, and would find the CRs in the middle of unquoted fields."""
+    body = text.rstrip()
+    if "\n" in body or "\r" not in body:
+        return False
+    for delimiter in DELIMITERS:
+        try:
+            for _ in csv.reader([body], delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            if str(exc).startswith("new-line character seen in unquoted field"):
+                continue
+        return False  # read, or failed for another reason: the CRs are within quotes
+    return True
 
 
 def _is_json(text: str) -> bool:
@@ -100,7 +137,12 @@ def _sniff_array(text: str, complete: bool) -> Sniffed:
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise UnsupportedContent(f"invalid JSON ({exc})") from None
+            # The json module reads some valid JSON that orjson does not (a lone surrogate, a
+            # number too large for a float), as the parser does: only such elements are refused.
+            try:
+                value = json.loads(text, parse_constant=_refuse_constant)
+            except (ValueError, RecursionError):
+                raise UnsupportedContent(f"invalid JSON ({exc})") from None
         if not isinstance(value, list) or not value or not isinstance(value[0], dict):
             raise UnsupportedContent("a JSON value that is not an array of objects")
         return Sniffed(UploadFormat.json)
@@ -108,6 +150,10 @@ def _sniff_array(text: str, complete: bool) -> Sniffed:
     if rest and rest[0] != "{":
         raise UnsupportedContent("a JSON value that is not an array of objects")
     return Sniffed(UploadFormat.json)
+
+
+def _refuse_constant(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _sniff_object(text: str, complete: bool) -> Sniffed:
@@ -135,13 +181,10 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
     """The delimiter giving the most records with the header's column count (> 1).
 
     A perfectly consistent candidate wins; ties go to the earlier one in DELIMITERS. A few bad
-    rows do not stop a file from being CSV (the ingest job rejects them one by one).
+    rows do not stop a file from being CSV (the ingest job rejects them one by one). With a
+    single column, a delimiter found in none of the sampled rows, so that none is split.
     """
-    if not complete:
-        # Drop the last line: it is probably cut. Keep it if it is all there is.
-        cut = text.rfind("\n")
-        if cut > 0:
-            text = text[: cut + 1]
+    text = _whole_lines(text, complete)
     best: str | None = None
     best_score = -1
     for delimiter in DELIMITERS:
@@ -154,10 +197,42 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
             best, best_score = delimiter, score
     if best is not None:
         return best
-    # No candidate splits the header: a single-column CSV (any delimiter reads it the same).
+    # No candidate splits the header: a single-column CSV, whose values may hold any of them.
     if _sample_rows(text, ",", complete) is None:
         raise UnsupportedContent("text that is not valid CSV")
+    for delimiter in DELIMITERS:
+        rows = _sample_rows(text, delimiter, complete)
+        if rows is not None and all(len(row) == 1 for row in rows):
+            return delimiter
     return ","
+
+
+def _table_delimiter(text: str, complete: bool) -> str | None:
+    """The delimiter with which `text` reads as a table, or None: a header of two columns or
+    more that is no JSON value itself, and data rows, most of them as wide as the header."""
+    newline = text.find("\n")
+    if _is_json(text if newline < 0 else text[:newline]):
+        return None
+    try:
+        delimiter = _sniff_delimiter(text, complete)
+    except UnsupportedContent:
+        return None
+    rows = _sample_rows(_whole_lines(text, complete), delimiter, complete)
+    if not rows or len(rows[0]) < 2:
+        return None
+    width = len(rows[0])
+    if 2 * sum(1 for row in rows[1:] if len(row) == width) <= len(rows) - 1:
+        return None  # no data rows, or too few of the header's width
+    return delimiter
+
+
+def _whole_lines(text: str, complete: bool) -> str:
+    """`text` without its last line if it is probably cut (unless it is all there is)."""
+    if not complete:
+        cut = text.rfind("\n")
+        if cut > 0:
+            text = text[: cut + 1]
+    return text
 
 
 def _sample_rows(text: str, delimiter: str, complete: bool) -> list[list[str]] | None:
