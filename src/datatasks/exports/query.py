@@ -109,10 +109,13 @@ def csv_columns(select: Select, fields: list[str], *, formula_escape: bool) -> s
             # and text that is just a signed number ("-5" from an uploaded CSV), stay as they
             # are. The cheap test on the first character comes first; the type and the pattern
             # are looked at only for + and -.
+            # Nested, so the common case (no such first character) extracts the value twice,
+            # not three times: this runs for every cell.
             text = (
-                f"CASE WHEN ascii({text}) IN (61, 64, 9, 13) THEN '''' || {text} "
-                f"WHEN ascii({text}) IN (43, 45) AND jsonb_typeof(data->{key}) = 'string' "
-                f"AND {text} !~ '{_NUMBER.pattern}' THEN '''' || {text} ELSE {text} END"
+                f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) THEN "
+                f"CASE WHEN ascii({text}) IN (43, 45) AND (jsonb_typeof(data->{key}) <> 'string' "
+                f"OR {text} ~ '{_NUMBER.pattern}') THEN {text} ELSE '''' || {text} END "
+                f"ELSE {text} END"
             )
         columns.append(text)
     return ", ".join(columns)
