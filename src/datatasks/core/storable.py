@@ -5,6 +5,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic import BaseModel, model_validator
+
+
+class StorableRequest(BaseModel):
+    """A request body stored as jsonb (a job's parameters): refused whole, with the path of
+    the value, if any value would be refused by Postgres."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if problem := unstorable(data):
+            raise ValueError(problem)
+        return data
+
 
 def unstorable(value: Any, path: str = "") -> str | None:
     """A message naming the first value Postgres would refuse (a NUL character, which text and

@@ -18,7 +18,7 @@ from datatasks.exports.schemas import ExportRequest
 from datatasks.exports.task import download_path
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
-from datatasks.jobs.schemas import JobAccepted
+from datatasks.jobs.schemas import JobAccepted, accepted
 from datatasks.models import Dataset, JobStatus, JobType
 from datatasks.storage.links import issue_link, serve, verify
 
@@ -60,9 +60,7 @@ async def export(
         idempotency=IdempotencyKey.of(idempotency_key, params),
         idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    status_url = f"/status/{job.job_id}"
-    response.headers["Location"] = status_url
-    return JobAccepted(job_id=job.job_id, status=job.status, status_url=status_url)
+    return accepted(response, job.job_id, job.status)
 
 
 async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:

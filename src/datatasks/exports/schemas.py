@@ -6,20 +6,18 @@ import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
-from datatasks.core.storable import unstorable
+from datatasks.core.storable import StorableRequest
 from datatasks.generation.fields import as_utc
 from datatasks.generation.schemas import RecordType
 
@@ -60,7 +58,7 @@ FieldName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00
 _UNSAFE_FILENAME = re.compile(r"[^\w.-]+")
 
 
-class ExportRequest(BaseModel):
+class ExportRequest(StorableRequest):
     """Records matching every given filter, streamed to a file."""
 
     model_config = ConfigDict(
@@ -77,13 +75,6 @@ class ExportRequest(BaseModel):
             ]
         },
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        if problem := unstorable(data):
-            raise ValueError(problem)
-        return data
 
     format: ExportFormat
     record_type: RecordType | None = None

@@ -14,7 +14,7 @@ from datatasks.generation.fields import catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
-from datatasks.jobs.schemas import JobAccepted
+from datatasks.jobs.schemas import JobAccepted, accepted
 from datatasks.models import JobType
 
 router = APIRouter(prefix="/generate", tags=["generation"])
@@ -54,9 +54,7 @@ async def generate(
         idempotency=IdempotencyKey.of(idempotency_key, body.model_dump(mode="json")),
         idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    status_url = f"/status/{job.job_id}"
-    response.headers["Location"] = status_url
-    return JobAccepted(job_id=job.job_id, status=job.status, status_url=status_url)
+    return accepted(response, job.job_id, job.status)
 
 
 @router.get("/types", response_model=list[FieldTypeInfo], summary="The field types and options")

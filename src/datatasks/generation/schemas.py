@@ -11,10 +11,9 @@ from pydantic import (
     StrictInt,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
-from datatasks.core.storable import unstorable
+from datatasks.core.storable import StorableRequest
 from datatasks.generation.fields import INT64_MAX, INT64_MIN, FieldSpec, SequenceField
 from datatasks.generation.sizing import MAX_RECORD_BYTES, record_bytes
 
@@ -25,7 +24,7 @@ RecordType = Annotated[
 ]
 
 
-class GenerateRequest(BaseModel):
+class GenerateRequest(StorableRequest):
     """A synthetic dataset: `count` records of `record_type`, each with `fields`."""
 
     model_config = ConfigDict(
@@ -53,13 +52,6 @@ class GenerateRequest(BaseModel):
             ]
         },
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        if problem := unstorable(data):
-            raise ValueError(problem)
-        return data
 
     record_type: RecordType
     # The configurable upper bound is checked by the route (it comes from settings).

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from datatasks.models import Job, JobStatus, JobType
@@ -65,3 +66,14 @@ class JobAccepted(BaseModel):
 class JobPage(BaseModel):
     items: list[JobOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at end")
+
+
+def status_url(job_id: uuid.UUID) -> str:
+    return f"/status/{job_id}"
+
+
+def accepted(response: Response, job_id: uuid.UUID, status: JobStatus) -> JobAccepted:
+    """The 202 answer to a request that queued work, with its Location header set."""
+    url = status_url(job_id)
+    response.headers["Location"] = url
+    return JobAccepted(job_id=job_id, status=status, status_url=url)
