@@ -17,7 +17,6 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import text
 
-from datatasks.app import create_app
 from datatasks.core.config import Environment, QueueName, QueueSettings, Settings, load_settings
 from datatasks.core.db import SessionMaker, create_engine, create_sessionmaker
 from datatasks.core.logging import configure_logging
@@ -26,6 +25,7 @@ from datatasks.models import Job
 from datatasks.worker.context import Handler
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.main import run_worker as run_worker_process
+from tests.helpers import api_client
 
 # S3-compatible server (moto) and per-test storage fixtures.
 pytest_plugins = ["tests.fixtures.s3"]
@@ -132,11 +132,8 @@ async def sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API through ASGITransport, with its lifespan (connections) running."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            yield c
+    async with api_client(settings) as c:
+        yield c
 
 
 @pytest.fixture

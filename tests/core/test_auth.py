@@ -6,20 +6,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from datatasks.app import create_app
 from datatasks.core.config import Settings, load_settings
 from datatasks.core.errors import ConfigError
+from tests.helpers import api_client
 
 KEY = "k" * 32
 
 
 @pytest.fixture
 async def locked(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update={"api_keys": [SecretStr(KEY)]}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
+    async with api_client(settings.model_copy(update={"api_keys": [SecretStr(KEY)]})) as client:
+        yield client
 
 
 async def test_with_keys_set_every_route_needs_one(locked: httpx.AsyncClient) -> None:

@@ -19,6 +19,7 @@ import pytest
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.models import Job
+from tests.helpers import api_client
 
 QUEUES = (QueueName.generation, QueueName.export)
 TRICKY = 'line one\nline "two", é ✓'
@@ -343,14 +344,10 @@ async def test_invalid_export_requests_are_422(
 async def s3_client(
     settings: Settings, s3_settings_overrides: dict[str, Any]
 ) -> AsyncIterator[tuple[Settings, httpx.AsyncClient]]:
-    from datatasks.app import create_app
 
     s3_settings = settings.model_copy(update=s3_settings_overrides)
-    app = create_app(s3_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            yield s3_settings, c
+    async with api_client(s3_settings) as c:
+        yield s3_settings, c
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

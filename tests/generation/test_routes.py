@@ -11,6 +11,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues
 from datatasks.models import Job, JobStatus, JobType
+from tests.helpers import api_client
 
 FIELDS = [
     {"name": "id", "type": "uuid"},
@@ -164,17 +165,13 @@ async def test_field_types_lists_the_catalogue(client: httpx.AsyncClient) -> Non
 async def test_enqueue_failure_is_503_and_leaves_no_pending_job(
     base_settings: Settings, sessionmaker: SessionMaker
 ) -> None:
-    from datatasks.app import create_app
 
     # A Redis that refuses connections: nothing listens on port 1.
     settings = base_settings.model_copy(
         update={"redis_url": "redis://127.0.0.1:1/0", "dependency_timeout_s": 0.5}
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            response = await c.post("/generate", json=body())
+    async with api_client(settings) as c:
+        response = await c.post("/generate", json=body())
     assert_problem(response, 503)
     assert "retry-after" in response.headers
     async with sessionmaker() as session:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import httpx
 
-from datatasks.app import create_app
 from datatasks.core.config import Settings
+from tests.helpers import api_client
 
 
 async def test_live_and_ready(client: httpx.AsyncClient) -> None:
@@ -17,11 +17,8 @@ async def test_ready_is_503_when_a_dependency_is_down(base_settings: Settings) -
     settings = base_settings.model_copy(
         update={"redis_url": "redis://127.0.0.1:1/0", "dependency_timeout_s": 0.5}
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            response = await c.get("/health/ready")
+    async with api_client(settings) as c:
+        response = await c.get("/health/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["checks"]["postgres"] == "ok"

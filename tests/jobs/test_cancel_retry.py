@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
-from datatasks.core.queue import Queues
 from datatasks.worker.context import TaskContext
+from tests.helpers import queue_state
 
 BIG = {
     "record_type": "t",
@@ -27,15 +27,6 @@ async def count(sessionmaker: SessionMaker, table: str) -> int:
     async with sessionmaker() as session:
         value = (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
         return int(value or 0)
-
-
-async def queue_state(settings: Settings, job_id: str) -> str:
-    queues = Queues(settings)
-    try:
-        state: str = await queues.get(QueueName.generation).getJobState(job_id)
-        return state
-    finally:
-        await queues.close()
 
 
 async def test_a_pending_job_is_cancelled_at_once(

@@ -19,6 +19,7 @@ from datatasks.app import create_app
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.storage import create_storage
+from tests.helpers import api_client
 
 INGEST = (QueueName.ingest,)
 ROWS = [
@@ -70,11 +71,8 @@ async def backend(
 ) -> AsyncIterator[tuple[Settings, httpx.AsyncClient]]:
     if request.param == "s3":
         settings = settings.model_copy(update=s3_settings_overrides)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            yield settings, c
+    async with api_client(settings) as c:
+        yield settings, c
 
 
 @pytest.mark.parametrize(
@@ -203,11 +201,8 @@ async def test_past_the_cap_is_413_and_leaves_nothing(
     settings: Settings, sessionmaker: SessionMaker
 ) -> None:
     settings = settings.model_copy(update={"upload_max_bytes": 64 * 1024})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await upload(client, b"a,b\n" + b"1,2\n" * 40_000)
+    async with api_client(settings) as client:
+        response = await upload(client, b"a,b\n" + b"1,2\n" * 40_000)
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     await assert_nothing_left(settings, sessionmaker)

@@ -15,6 +15,7 @@ from datatasks.core.errors import JobFailed
 from datatasks.core.queue import Queues, connection_options
 from datatasks.worker.context import TaskContext
 from datatasks.worker.processor import Processor
+from tests.helpers import queue_state
 
 GENERATE = {"record_type": "t", "count": 10, "fields": [{"name": "id", "type": "uuid"}]}
 
@@ -24,15 +25,6 @@ async def submit(client: httpx.AsyncClient) -> str:
     assert response.status_code == 202
     job_id: str = response.json()["job_id"]
     return job_id
-
-
-async def queue_state(settings: Settings, job_id: str) -> str:
-    queues = Queues(settings)
-    try:
-        state: str = await queues.get(QueueName.generation).getJobState(job_id)
-        return state
-    finally:
-        await queues.close()
 
 
 async def test_a_failing_job_is_retried_then_dead_lettered(
