@@ -60,7 +60,7 @@ class BodySizeLimitMiddleware:
         limit = self.per_path.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._refuse(scope, send, limit)
+                await self._send_problem(scope, send, self._error(limit))
                 return
         received = 0
 
@@ -77,9 +77,6 @@ class BodySizeLimitMiddleware:
 
     def _error(self, limit: int) -> PayloadTooLarge:
         return PayloadTooLarge(f"the request body is larger than {limit} bytes")
-
-    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
-        await self._send_problem(scope, send, self._error(limit))
 
     async def _send_problem(self, scope: Scope, send: Send, exc: DataTasksError) -> None:
         from datatasks.core.problems import problem_response

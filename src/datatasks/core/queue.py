@@ -6,6 +6,8 @@ import asyncio
 import socket
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import bullmq
@@ -62,19 +64,23 @@ class Queues:
             self._queues[name] = bullmq.Queue(name.value, connection_options(self._settings))
         return self._queues[name]
 
-    async def enqueue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
-        """Add a job, or raise DependencyUnavailable if Redis does not take it in time.
-
-        The redis client retries a lost connection for a long while; a client of ours must get an
-        answer within the dependency timeout instead.
-        """
+    @asynccontextmanager
+    async def _redis(self) -> AsyncIterator[None]:
+        """A Redis call answered within the dependency timeout, or DependencyUnavailable: the
+        redis client retries a lost connection for a long while, and a client of ours must get
+        an answer (503) sooner."""
         try:
             async with asyncio.timeout(self._settings.dependency_timeout_s):
-                await self.get(name).add(
-                    job_type, _job_data(job_id), job_options(self._settings, name, job_id)
-                )
+                yield
         except REDIS_ERRORS as exc:
             raise DependencyUnavailable("the job queue is unavailable") from exc
+
+    async def enqueue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
+        """Add a job (a no-op if a job with this id is in the queue already)."""
+        async with self._redis():
+            await self.get(name).add(
+                job_type, _job_data(job_id), job_options(self._settings, name, job_id)
+            )
 
     async def ensure_room(self, name: QueueName) -> None:
         """Refuse new work (503 with Retry-After) while the queue's backlog is over its limit,
@@ -82,11 +88,8 @@ class Queues:
         now = time.monotonic()
         checked, waiting = self._backlog.get(name, (0.0, 0))
         if now - checked > 1.0:
-            try:
-                async with asyncio.timeout(self._settings.dependency_timeout_s):
-                    counts = await self.get(name).getJobCounts("wait", "delayed", "prioritized")
-            except REDIS_ERRORS as exc:
-                raise DependencyUnavailable("the job queue is unavailable") from exc
+            async with self._redis():
+                counts = await self.get(name).getJobCounts("wait", "delayed", "prioritized")
             waiting = sum(int(v) for v in counts.values())
             self._backlog[name] = (now, waiting)
         limit = self._settings.queue(name).max_backlog
@@ -99,21 +102,14 @@ class Queues:
     async def requeue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
         """Enqueue a job again under the same id: the old queue job (failed, or finished and
         kept) is removed first, since an add with an existing id does nothing."""
-        try:
-            async with asyncio.timeout(self._settings.dependency_timeout_s):
-                await self.get(name).remove(str(job_id))
-        except REDIS_ERRORS as exc:
-            raise DependencyUnavailable("the job queue is unavailable") from exc
+        await self.discard(name, job_id)
         await self.enqueue(name, job_id, job_type)
 
     async def discard(self, name: QueueName, job_id: uuid.UUID) -> None:
         """Drop a waiting job from its queue. A job a worker holds stays (it is locked); its
         handler sees the job's row and stops."""
-        try:
-            async with asyncio.timeout(self._settings.dependency_timeout_s):
-                await self.get(name).remove(str(job_id))
-        except REDIS_ERRORS as exc:
-            raise DependencyUnavailable("the job queue is unavailable") from exc
+        async with self._redis():
+            await self.get(name).remove(str(job_id))
 
     async def ping(self) -> None:
         queue = self.get(QueueName.generation)

@@ -26,6 +26,7 @@ from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
 from datatasks.core.problems import responses
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader, original
+from datatasks.jobs.schemas import status_url
 from datatasks.models import JobStatus, JobType, Upload
 from datatasks.storage.links import serve, verify
 from datatasks.uploads.receive import FileTarget, FormFields
@@ -234,11 +235,11 @@ async def _record(
     if job.replayed:  # the same key in a request that ran at the same moment
         await storage.delete(key)
         return await _replayed(session, response, job.job_id, job.status)
-    status_url = f"/status/{job.job_id}"
-    response.headers["Location"] = status_url
+    location = status_url(job.job_id)
+    response.headers["Location"] = location
     return UploadAccepted(
         job_id=job.job_id,
-        status_url=status_url,
+        status_url=location,
         upload_id=upload_id,
         size=target.size,
         sha256=target.sha256,
@@ -255,12 +256,12 @@ async def _replayed(
     upload = await session.get(Upload, params.upload_id)
     if upload is None:
         raise NotFound(f"the upload of job {job_id} is gone")
-    status_url = f"/status/{job_id}"
-    response.headers["Location"] = status_url
+    location = status_url(job_id)
+    response.headers["Location"] = location
     return UploadAccepted(
         job_id=job_id,
         status=status,
-        status_url=status_url,
+        status_url=location,
         upload_id=upload.id,
         size=upload.size,
         sha256=upload.sha256,
