@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +22,33 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[int]:
+    """The API on a real uvicorn server (httptools, as `datatasks api` runs it), in this event
+    loop, on a free local port: for what only a socket shows (timeouts, disconnects)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(settings), http="httptools", log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()  # it failed to start: say why
+                await asyncio.sleep(0.01)
+        port: int = sock.getsockname()[1]
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 async def queue_state(

@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from datatasks.core.auth import ApiKeyMiddleware
 from datatasks.core.config import Settings, load_settings
 from datatasks.core.db import create_engine, create_sessionmaker
-from datatasks.core.limits import UPLOAD_FRAMING_BYTES, BodySizeLimitMiddleware
+from datatasks.core.limits import (
+    UPLOAD_FRAMING_BYTES,
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+)
 from datatasks.core.middleware import RequestContextMiddleware
 from datatasks.core.openapi import install_openapi
 from datatasks.core.problems import install_problem_handlers
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The file's own cap is checked as it streams; this allows for the multipart framing.
         per_path={"/upload": settings.upload_max_bytes + UPLOAD_FRAMING_BYTES},
     )
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.request_body_timeout_s)
     app.add_middleware(ApiKeyMiddleware, keys=[k.get_secret_value() for k in settings.api_keys])
     # Added last, so outermost: every response, a refused one too, carries the request id.
     app.add_middleware(RequestContextMiddleware)

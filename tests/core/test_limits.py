@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from datatasks.core.config import Settings
+from tests.helpers import served
 
 VALID = {"record_type": "u", "count": 1, "fields": [{"name": "id", "type": "uuid"}]}
 
@@ -142,3 +145,79 @@ async def test_oversized_headers_are_431(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/live", headers={"X-Big": "a" * 20_000})
     problem(response, 431)
     assert (await client.get("/health/live", headers={"X-Ok": "a" * 4_000})).status_code == 200
+
+
+async def test_bodies_that_do_not_parse_are_422(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json"}
+    not_utf8 = problem(
+        await client.post("/generate", content=b'{"record_type": "\xff"}', headers=headers), 422
+    )
+    assert not_utf8["errors"] == [
+        {
+            "loc": ["body"],
+            "field": "body",
+            "msg": "malformed JSON at byte 17: not UTF-8",
+            "type": "json_invalid",
+        }
+    ]
+    # Nested past what the JSON parser reads, or just short of it (then what validates the
+    # request must not recurse either), in the body itself or deep in a field.
+    for depth in (100_000, *range(900, 1_000, 9)):
+        nested = b"[" * depth + b"]" * depth
+        for body in (
+            nested,
+            b'{"record_type": "u", "count": 1, "fields": ' + nested + b"}",
+            b'{"record_type": "u", "count": 1, "dataset_name": ' + nested + b', "fields": []}',
+        ):
+            response = await client.post("/generate", content=body, headers=headers)
+            assert problem(response, 422)["errors"], depth
+
+
+async def test_nul_characters_are_refused_where_they_are(client: httpx.AsyncClient) -> None:
+    for name in ("record_type", "dataset_name"):
+        body = problem(await client.post("/generate", json={**VALID, name: "a\0b"}), 422)
+        assert body["errors"] == [
+            {
+                "loc": ["body", name],
+                "field": f"body.{name}",
+                "msg": "must not contain NUL characters",
+                "type": "value_error",
+            }
+        ]
+
+
+async def test_a_body_that_stops_coming_is_408(settings: Settings) -> None:
+    settings = settings.model_copy(update={"request_body_timeout_s": 0.5})
+    async with served(settings) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /generate HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"record_type": '
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):
+            answer = await reader.read()  # to the end: the server closes the connection
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"connection: close\r\n" in answer.lower()
+    assert b'"status":408' in answer
+
+
+async def test_a_slow_but_steady_body_is_not_cut(settings: Settings) -> None:
+    # The timeout is for each wait, not for the whole body.
+    settings = settings.model_copy(update={"request_body_timeout_s": 1.0})
+    body = orjson.dumps(VALID)
+    async with served(settings) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /generate HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        for i in range(0, len(body), 4):
+            writer.write(body[i : i + 4])
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        async with asyncio.timeout(10):
+            status = await reader.readline()
+        writer.close()
+    assert status.startswith(b"HTTP/1.1 202"), status

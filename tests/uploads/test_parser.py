@@ -14,6 +14,7 @@ import pytest
 
 from datatasks.uploads import csv_rows
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
+from datatasks.uploads.rows import MAX_RECORD_BYTES
 from datatasks.uploads.sniff import Sniffed, UploadFormat
 
 CSV = Sniffed(UploadFormat.csv, ",")
@@ -32,8 +33,10 @@ def cuts(data: bytes, sizes: Iterator[int]) -> list[bytes]:
     return chunks
 
 
-def parse(sniffed: Sniffed, data: bytes, chunks: list[bytes] | None = None) -> Parsed:
-    parser = RecordParser(sniffed)
+def parse(
+    sniffed: Sniffed, data: bytes, chunks: list[bytes] | None = None, **options: Any
+) -> Parsed:
+    parser = RecordParser(sniffed, **options)
     records: list[str] = []
     rejected: list[Rejected] = []
     for chunk in [data] if chunks is None else chunks:
@@ -57,11 +60,11 @@ def chunkings(data: bytes, seed: int = 0) -> Iterator[list[bytes]]:
         yield cuts(data, random_sizes(rng, top))
 
 
-def parse_everywhere(sniffed: Sniffed, data: bytes) -> Parsed:
+def parse_everywhere(sniffed: Sniffed, data: bytes, **options: Any) -> Parsed:
     """Parse in one piece and in many chunkings, checking that all agree."""
-    whole = parse(sniffed, data)
+    whole = parse(sniffed, data, **options)
     for chunks in chunkings(data):
-        assert parse(sniffed, data, chunks) == whole
+        assert parse(sniffed, data, chunks, **options) == whole
     return whole
 
 
@@ -216,11 +219,10 @@ def test_csv_a_quote_left_open_is_rejected_at_its_line_past_the_bounds(
     assert objects(records) == [{"a": "1", "b": "two\n3\n4\n5\nlines"}, {"a": "6", "b": "x"}]
 
 
-def test_csv_the_bound_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(csv_rows, "MAX_RECORD_BYTES", 20)
+def test_csv_the_bound_in_bytes() -> None:
     fits = b'1,"0123456789\nabcd"\n'  # 20 bytes
     data = b"a,b\n" + fits + b'2,"0123456789\nabcde"\n3,x\n'
-    records, rejected, _ = parse_everywhere(CSV, data)
+    records, rejected, _ = parse_everywhere(CSV, data, max_record_bytes=20)
     assert objects(records) == [{"a": "1", "b": "0123456789\nabcd"}, {"a": "3", "b": "x"}]
     assert [(r.line, r.reason) for r in rejected] == [
         (4, "unterminated quoted field"),
@@ -261,14 +263,16 @@ def test_csv_random_quotes_and_newlines_in_any_chunking(monkeypatch: pytest.Monk
     alphabet = [b'"', b'"', b",", b"\n", b"\n", b"\r\n", b"a", b"b", b'""', b"\r", "é".encode()]
     for _ in range(150):
         monkeypatch.setattr(csv_rows, "MAX_RECORD_LINES", rng.randint(1, 8))
-        monkeypatch.setattr(csv_rows, "MAX_RECORD_BYTES", rng.randint(1, 60))
+        max_bytes = max(3, rng.randint(1, 60))  # the header, a,b, fits
         data = b"a,b\n" + b"".join(rng.choices(alphabet, k=rng.randint(0, 120)))
-        assert parse_everywhere(CSV, data) == csv_reference(data)
+        parsed = parse_everywhere(CSV, data, max_record_bytes=max_bytes)
+        assert parsed == csv_reference(data, max_bytes)
 
 
-def csv_reference(data: bytes) -> Parsed:
+def csv_reference(data: bytes, max_bytes: int = MAX_RECORD_BYTES) -> Parsed:
     """The CSV rules spelled out simply: read a record from each line where one starts; one
-    that does not end (within the bounds) is rejected at its first line, read on from the next."""
+    that does not end (within the bounds) is rejected at its first line, read on from the next;
+    a line longer than `max_bytes` is rejected on its own."""
     lines = data.decode().split("\n")
     if not lines[-1]:
         lines.pop()
@@ -281,6 +285,13 @@ def csv_reference(data: bytes) -> Parsed:
     rejected: list[Rejected] = []
     i = 0
     while i < len(lines):
+        if len(lines[i].encode()) > max_bytes:
+            assert columns is not None, "a header that cannot be read"
+            reason = f"line longer than {max_bytes} bytes"
+            raw = lines[i].encode()[: max_bytes + 1].decode(errors="replace")
+            rejected.append(Rejected(i + 1, reason, raw.rstrip("\r\n")))
+            i += 1
+            continue
         reader = csv.reader(with_newlines[i:], strict=True)
         try:
             cells: list[str] | str = next(reader)
@@ -292,7 +303,7 @@ def csv_reference(data: bytes) -> Parsed:
             span > 1
             and (
                 span > csv_rows.MAX_RECORD_LINES
-                or sum(sizes[i : last + 1]) > csv_rows.MAX_RECORD_BYTES
+                or sum(sizes[i : last + 1]) > max_bytes
                 or str(cells).startswith("malformed CSV: field larger than field limit")
             )
         ):

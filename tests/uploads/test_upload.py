@@ -253,6 +253,11 @@ async def test_requests_that_are_not_a_file_upload(
     bad_type = await upload(client, b"a,b\n1,2\n", record_type="Not Valid")
     assert bad_type.status_code == 422
     assert bad_type.json()["errors"][0]["field"] == "body.record_type"
+    for name, message in (("a\0b", "must not contain NUL characters"), ("n" * 256, "at most 255")):
+        bad_name = await upload(client, b"a,b\n1,2\n", dataset_name=name)
+        assert bad_name.status_code == 422
+        assert bad_name.json()["errors"][0]["field"] == "body.dataset_name"
+        assert bad_name.json()["errors"][0]["msg"].startswith(message)
     await assert_nothing_left(settings, sessionmaker)
 
 

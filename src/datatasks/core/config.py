@@ -104,8 +104,15 @@ class Settings(BaseSettings):
     # JSON request bodies; uploads have a cap of their own.
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     upload_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1_024)
+    # A request whose next body chunk takes longer than this gets 408 and its connection closed.
+    request_body_timeout_s: float = Field(default=30.0, gt=0, le=3_600)
     # Records per COPY transaction (one checkpoint each) when loading an upload.
     ingest_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
+    # The longest line (CSV, NDJSON), JSON array element or multi-line CSV record an ingest
+    # keeps: a longer one is rejected as it streams past, so no one row costs more memory.
+    ingest_max_record_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024, le=1024 * 1024 * 1024)
+    # More columns (CSV) or distinct keys (JSON) than an export can select fail the ingest.
+    ingest_max_columns: int = Field(default=1_600, ge=1, le=1_600)
     # An ingest job fails (and its partial dataset is removed) when more rows than this share
     # are rejected.
     ingest_max_reject_share: float = Field(default=0.5, ge=0, le=1)
@@ -118,6 +125,10 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     # How long the API waits for Redis or Postgres before answering 503.
     dependency_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # The longest a worker waits on any one Postgres step of a job (a chunk's COPY and
+    # checkpoint, a status change, a connect): past it the connection is dropped and the job
+    # handed back without spending an attempt. A lost connection ends the step at once.
+    worker_db_timeout_s: float = Field(default=60.0, gt=0, le=3_600)
     # How long a stopping worker lets in-flight jobs run before releasing them.
     shutdown_grace_s: float = Field(default=25.0, ge=0)
     # Live job rows untouched this long are checked against their queue (see worker/reconciler).

@@ -1,7 +1,8 @@
-"""Limits on what a client sends: body size, and JSON where JSON is expected."""
+"""Limits on what a client sends: body size and pace, and JSON where JSON is expected."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from fastapi import Request
@@ -27,6 +28,12 @@ class HeadersTooLarge(DataTasksError):
 
 # Request headers beyond this are refused (uvicorn's httptools parser sets no limit itself).
 MAX_HEADER_BYTES = 16 * 1024
+
+
+class RequestTimeout(DataTasksError):
+    status = 408
+    title = "Request Timeout"
+    type_slug = "request-timeout"
 
 
 class UnsupportedMediaType(DataTasksError):
@@ -90,6 +97,44 @@ class BodySizeLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, _no_body, send)
+
+
+class BodyTimeoutMiddleware:
+    """Gives up on a request whose next body chunk does not come within `timeout_s`: the
+    route reading the body gets RequestTimeout, answered 408 with `Connection: close` (so the
+    server drops the connection) unless it had started its answer already.
+
+    Each wait is bounded by asyncio.timeout (a timer, no task of its own), and only while more
+    body is expected: once the body is complete, receive() is a wait for the disconnect, which
+    may rightly last as long as the response does."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        timeout_s = self.timeout_s
+        expecting = True
+
+        async def timed_receive() -> Message:
+            nonlocal expecting
+            if not expecting:
+                return await receive()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"the request body stopped: nothing came for {timeout_s:g} s",
+                    headers={"Connection": "close"},
+                ) from None
+            expecting = message["type"] == "http.request" and message.get("more_body", False)
+            return message
+
+        await self.app(scope, timed_receive, send)
 
 
 async def _no_body() -> Message:

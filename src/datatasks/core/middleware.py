@@ -8,13 +8,16 @@ import time
 import uuid
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatasks.core.problems import internal_error
 
 log = structlog.stdlib.get_logger("datatasks.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# What the access log says of a request whose client went away before the answer (nginx's
+# "client closed request"): not an error of ours, and nothing is sent.
+CLIENT_CLOSED = 499
 
 
 class RequestContextMiddleware:
@@ -45,6 +48,10 @@ class RequestContextMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except ClientDisconnect:
+                # Not a server error: the route that read the body has logged it where it
+                # happened (upload.client_disconnected) and cleaned up; no traceback here.
+                status = CLIENT_CLOSED
             except Exception:
                 # Handled here rather than by Starlette's outermost handler, so the log line and
                 # the response carry the request id, and the error is logged once.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datatasks.core.config import Settings, StorageBackend
-from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage
+from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage, StorageFull
 from datatasks.storage.local import LocalStorage
 from datatasks.storage.s3 import S3Storage
 
-__all__ = ["ObjectInfo", "ObjectWriter", "Storage", "create_storage"]
+__all__ = ["ObjectInfo", "ObjectWriter", "Storage", "StorageFull", "create_storage"]
 
 
 def create_storage(settings: Settings) -> Storage:

@@ -7,9 +7,18 @@ e.g. `exports/<job id>/<name>.csv.gz`.
 from __future__ import annotations
 
 import abc
+import errno
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+
+
+class StorageFull(OSError):
+    """The storage has no room for the object (a full disk or quota, a full S3-compatible
+    service). An OSError, as a full disk is, so code that handles those handles this too."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(errno.ENOSPC, detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,7 @@ class Storage(abc.ABC):
         """Write a whole object. It appears under `key` only when the block exits without an
         error, replacing any object there; if the block raises (or is cancelled), nothing is
         left behind - no partial object, no temporary file, no dangling multipart upload.
+        Writing, or the commit, raises StorageFull when there is no room for the object.
         A cancellation that arrives after the block has exited, during the commit itself, may
         or may not leave the object published; it propagates either way."""
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import glob
 import os
 import stat
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
-from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage
+from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage, StorageFull
 
 # Disk I/O happens in threads, this much at a time: big enough that the hop to a thread costs
 # little, small enough that a writer holds little memory.
@@ -135,8 +136,9 @@ class _FileWriter(ObjectWriter):
         # Created on the event loop, like the rename and unlink below: these are quick metadata
         # operations, and doing them here means no thread can create the file after a
         # cancellation has made us discard it.
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self._temp.open("xb")
+        with _space_errors():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self._temp.open("xb")
         self._buffer = bytearray()
         self._busy: asyncio.Future[None] | None = None
         self.bytes_written = 0
@@ -164,7 +166,8 @@ class _FileWriter(ObjectWriter):
         await self._finished()
         # On the event loop, with no await between the rename and the flag: once the file is in
         # place, a cancellation can no longer make `discard()` think it is not.
-        os.replace(self._temp, self._final)
+        with _space_errors():
+            os.replace(self._temp, self._final)
         self.published = True
         # Makes the rename itself survive a crash. A cancellation arriving here still leaves
         # the object published: the commit point has passed.
@@ -195,7 +198,8 @@ class _FileWriter(ObjectWriter):
         if self._busy is not None:
             # Shielded so that a cancellation leaves `_busy` running (as the thread does) for
             # `discard()` to wait on, rather than marking it cancelled while the file is in use.
-            await asyncio.shield(self._busy)
+            with _space_errors():
+                await asyncio.shield(self._busy)
 
     def _release(self, busy: asyncio.Future[None] | None) -> None:
         if busy is not None and not busy.cancelled():
@@ -210,6 +214,17 @@ class _FileWriter(ObjectWriter):
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+
+
+@contextmanager
+def _space_errors() -> Iterator[None]:
+    """A full disk or quota raises StorageFull, which callers can tell from a fault."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, StorageFull):
+            raise StorageFull(f"no space left on the storage device: {exc}") from exc
+        raise
 
 
 def _fsync_dir(directory: Path) -> None:

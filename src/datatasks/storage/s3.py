@@ -7,8 +7,13 @@ loop that uses it; whoever created the storage calls `close()` at shutdown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -17,7 +22,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage
+from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage, StorageFull
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -28,6 +33,9 @@ log = structlog.stdlib.get_logger("datatasks.storage")
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3 refuses smaller parts, except the last one
 READ_CHUNK_SIZE = 1024 * 1024
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+# What MinIO answers when its drives are full: 507 Insufficient Storage, XMinioStorageFull.
+_FULL_STATUS = 507
+_FULL_CODES = frozenset({"507", "XMinioStorageFull"})  # a reply without a body: its status
 
 
 class S3Storage(Storage):
@@ -219,9 +227,14 @@ class _MultipartWriter(ObjectWriter):
         while len(self._buffer) >= self._part_size:
             part = bytes(self._buffer[: self._part_size])
             del self._buffer[: self._part_size]
-            await self._upload_part(part)
+            with _space_errors():
+                await self._upload_part(part)
 
     async def commit(self) -> None:
+        with _space_errors():
+            await self._commit()
+
+    async def _commit(self) -> None:
         if self._upload_id is None:
             await self._client.put_object(
                 Bucket=self._bucket,
@@ -270,6 +283,18 @@ class _MultipartWriter(ObjectWriter):
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _space_errors() -> Iterator[None]:
+    """The service being out of space raises StorageFull, which callers can tell from a fault."""
+    try:
+        yield
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if _error_code(exc) in _FULL_CODES or status == _FULL_STATUS:
+            raise StorageFull(f"the S3 service has no room for the object: {exc}") from exc
+        raise
 
 
 async def _abort_upload(client: S3Client, bucket: str, key: str, upload_id: str) -> None:

@@ -9,14 +9,23 @@ from itertools import accumulate, chain, islice
 
 import orjson
 
-from datatasks.uploads.rows import InvalidContent, Output, Rejected, reject
+from datatasks.uploads.rows import (
+    MAX_COLUMNS,
+    MAX_RECORD_BYTES,
+    InvalidContent,
+    LongLines,
+    Output,
+    Rejected,
+    TooManyColumns,
+    reject,
+)
 
-# How far one record may span: lines, and bytes (newlines included). A quote opening a field by
-# mistake would otherwise make the rest of the file one record, held in memory: a record that
-# does not end within these (or whose quoted field outgrows the csv module's limit over several
-# lines) is rejected at its first line, and parsing resumes at the next one.
+# How far one record may span: lines, and bytes (newlines included; the parser's
+# `max_record_bytes`, which also bounds a single line). A quote opening a field by mistake would
+# otherwise make the rest of the file one record, held in memory: a record that does not end
+# within these (or whose quoted field outgrows the csv module's limit over several lines) is
+# rejected at its first line, and parsing resumes at the next one.
 MAX_RECORD_LINES = 10_000
-MAX_RECORD_BYTES = 4 * 1024 * 1024
 UNTERMINATED = "unterminated quoted field"
 # The csv module's complaint when its input ends inside a quoted field (strict mode only).
 _END_OF_DATA = "unexpected end of data"
@@ -28,11 +37,24 @@ Cells = list[str] | str  # a record's cells, or why it is rejected
 class CsvFormat:
     """CSV: complete lines go to the csv module (strict, so that it reports a quoted field still
     open where its input ends). A record still open at the end of the lines fed so far waits
-    for more: only its new lines are read again, from inside the quoted field it is in."""
+    for more: only its new lines are read again, from inside the quoted field it is in.
 
-    def __init__(self, delimiter: str) -> None:
+    A line longer than `max_record_bytes` is rejected on its own, its bytes dropped as they
+    come: what precedes it is read as if the file ended there (a record going on into it would
+    be over the bound anyway), and reading resumes after it. A header of more than
+    `max_columns` columns fails the file."""
+
+    def __init__(
+        self,
+        delimiter: str,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+        max_columns: int = MAX_COLUMNS,
+    ) -> None:
         self.columns: list[str] | None = None
         self._delimiter = delimiter
+        self._max_bytes = max_record_bytes
+        self._max_columns = max_columns
+        self._long = LongLines(max_record_bytes)
         self._buf = bytearray()
         self._line = 0  # physical lines before _buf
         # Complete lines at the start of _buf known to belong to one record still open at the end
@@ -42,14 +64,32 @@ class CsvFormat:
 
     def feed(self, data: bytes) -> Output:
         """Parse the records completed by `data` (the header first)."""
+        rest = self._long.skip(data)
+        if rest is None:
+            return [], []
         buf = self._buf
         new = len(buf)
-        buf += data
+        buf += rest
+        records: list[str] = []
+        rejected: list[Rejected] = []
+        # Only the line `data` goes on with, and the ones after it, can be new long lines.
+        while (at := self._long.find(buf, buf.rfind(b"\n", 0, new) + 1)) >= 0:
+            more, bad = self._parse(at, final=True)
+            records += more
+            rejected += bad
+            if self.columns is None:
+                raise InvalidContent(f"the CSV header cannot be read: {self._long.reason}")
+            self._line += 1
+            rejected.append(self._long.cut(buf, self._line))
+            if self._long.dropping:
+                return records, rejected
+            new = 0
         # _buf holds no complete line beyond the open record's: only new bytes can end one.
         end = buf.rfind(b"\n", new) + 1
         if not end or (self._open_lines and not self._open_record_settles(end)):
-            return [], []
-        return self._parse(end, final=False)
+            return records, rejected
+        more, bad = self._parse(end, final=False)
+        return records + more, rejected + bad
 
     def finish(self) -> Output:
         """Parse what is left: a last record without a newline, or an unterminated one."""
@@ -71,7 +111,7 @@ class CsvFormat:
                 stop = buf.index(b"\n", pos, end) + 1
                 if (
                     self._open_lines >= MAX_RECORD_LINES
-                    or self._open_bytes + stop - pos > MAX_RECORD_BYTES
+                    or self._open_bytes + stop - pos > self._max_bytes
                 ):
                     capped = True
                     return
@@ -90,8 +130,13 @@ class CsvFormat:
             if str(exc) != _END_OF_DATA:
                 return True
             # Still open after all the new lines.
-            return capped or not _may_grow(self._open_lines, self._open_bytes)
+            return capped or not self._may_grow(self._open_lines, self._open_bytes)
         return True
+
+    def _may_grow(self, lines: int, size: int) -> bool:
+        """Whether a record still open after `lines` lines of `size` bytes may end within the
+        bounds (on a line still to come)."""
+        return lines < MAX_RECORD_LINES and size < self._max_bytes
 
     def _parse(self, size: int, final: bool) -> Output:
         """Parse the complete lines in _buf[:size] (all of it when `final`), keeping a record
@@ -132,8 +177,8 @@ class CsvFormat:
             if used - len(rows) < MAX_RECORD_LINES and n - used < MAX_RECORD_LINES:
                 open_at = _line_start(batch, n - used)
                 # No record read can be beyond the bounds, and the open one may end within them.
-                slow = open_at > MAX_RECORD_BYTES or (
-                    used < n and not _may_grow(n - used, size - open_at)
+                slow = open_at > self._max_bytes or (
+                    used < n and not self._may_grow(n - used, size - open_at)
                 )
         if slow:
             # Errors, unterminated records, or the bounds to apply: record by record.
@@ -164,6 +209,8 @@ class CsvFormat:
         next records only need their first line read to be settled, until the run's end.
         """
         delimiter = self._delimiter
+        max_bytes = self._max_bytes
+        may_grow = self._may_grow
         n = len(lines)
         with_newlines = [line + "\n" for line in lines]
         offsets = [0, *accumulate(len(line) + 1 for line in batch.split(b"\n"))]
@@ -175,8 +222,7 @@ class CsvFormat:
         def fits(first: int, last: int) -> bool:
             """Whether a record on lines first..last is within the bounds."""
             return last == first or (
-                last - first < MAX_RECORD_LINES
-                and offsets[last + 1] - offsets[first] <= MAX_RECORD_BYTES
+                last - first < MAX_RECORD_LINES and offsets[last + 1] - offsets[first] <= max_bytes
             )
 
         rows: list[Cells] = []
@@ -195,7 +241,7 @@ class CsvFormat:
                     i += 1
                     continue
                 # In the run: the record is open at least to its end.
-                if run_stop < 0 and not final and _may_grow(n - i, offsets[n] - offsets[i]):
+                if run_stop < 0 and not final and may_grow(n - i, offsets[n] - offsets[i]):
                     return rows, starts, ends, i, offsets[i]
                 if run_stop < 0 or not fits(i, run_stop):
                     rows.append(UNTERMINATED)
@@ -214,7 +260,7 @@ class CsvFormat:
                 except csv.Error as exc:
                     last = before + reader.line_num
                     if str(exc) == _END_OF_DATA:  # open to the end of the lines
-                        if not final and _may_grow(n - i, offsets[n] - offsets[i]):
+                        if not final and may_grow(n - i, offsets[n] - offsets[i]):
                             return rows, starts, ends, i, offsets[i]
                         rows.append(UNTERMINATED)
                         starts.append(i)
@@ -310,15 +356,11 @@ class CsvFormat:
                 reason = problems.get(i) or row
                 raise InvalidContent(f"the CSV header cannot be read: {reason}")
             if row:
+                if len(row) > self._max_columns:
+                    raise TooManyColumns(f"the CSV header has {len(row)} columns")
                 self.columns = _unique_names(row)
                 return i + 1
         return len(rows)
-
-
-def _may_grow(lines: int, size: int) -> bool:
-    """Whether a record still open after `lines` lines of `size` bytes may end within the
-    bounds (on a line still to come)."""
-    return lines < MAX_RECORD_LINES and size < MAX_RECORD_BYTES
 
 
 def _line_start(batch: bytes, lines: int) -> int:

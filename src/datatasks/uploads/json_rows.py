@@ -11,11 +11,16 @@ import orjson
 
 from datatasks.uploads.rows import (
     JSON_WHITESPACE,
+    MAX_COLUMNS,
+    MAX_RECORD_BYTES,
     NUL_ESCAPE,
     InvalidContent,
+    LongLines,
     Output,
     Rejected,
+    TooManyColumns,
     has_nul,
+    raw_bytes,
     reject,
 )
 
@@ -25,10 +30,17 @@ _START, _FIRST, _NEXT, _AFTER, _END = range(5)
 _OPEN, _CLOSE, _OPEN_OBJECT, _CLOSE_OBJECT, _COMMA, _QUOTE = b'[]{},"'
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
 # A string (an escape is a backslash and any byte: whether it is valid is orjson's business).
-_STRING_TEXT = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
-_STRING = re.compile(_STRING_TEXT, re.DOTALL)
+# Possessive quantifiers (*+, ++) throughout: nothing here ever needs to backtrack, and without
+# them the regex engine keeps state for each repetition - some 60 bytes per escape or string,
+# 60 MB for a megabyte of escapes.
+_STRING_BODY_TEXT = rb'[^"\\]*+(?:\\.[^"\\]*+)*+'
+_STRING = re.compile(rb'"' + _STRING_BODY_TEXT + rb'"', re.DOTALL)
 # Anything up to the next bracket (or unfinished string), strings included.
-_STRETCH = re.compile(rb'(?:[^"\[\]{}]+|' + _STRING_TEXT + rb")*", re.DOTALL)
+_STRETCH = re.compile(rb'(?:[^"\[\]{}]++|"' + _STRING_BODY_TEXT + rb'")*+', re.DOTALL)
+# For an element being dropped, whose strings may be cut anywhere: up to the next bracket or
+# quote, and a string's contents up to its closing quote (or a backslash ending the bytes).
+_OUTSIDE = re.compile(rb'[^"\[\]{}]*+')
+_STRING_BODY = re.compile(_STRING_BODY_TEXT, re.DOTALL)
 # A number, true, false or null (or something else, for orjson to refuse).
 _ATOM = re.compile(rb'[^ \t\r\n,\[\]{}"]*')
 # Digits enough for an integer beyond 64 bits, which orjson reads as a float (found in a copy of
@@ -37,24 +49,60 @@ _DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_NUMBER = b"0" * 19
 
 
-class NdjsonFormat:
-    """NDJSON: one JSON value per line, parsed by orjson."""
+class Keys:
+    """The distinct keys of the objects read so far, at most `limit`. Readers test
+    `seen.issuperset(value)` inline (most objects have no new key) and `add` the others."""
 
-    def __init__(self) -> None:
-        self._buf = bytearray()
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def add(self, value: dict[str, Any]) -> None:
+        self.seen.update(value)
+        if len(self.seen) > self.limit:
+            raise TooManyColumns(f"the records have more than {self.limit} distinct keys")
+
+
+class NdjsonFormat:
+    """NDJSON: one JSON value per line, parsed by orjson. A line longer than
+    `max_record_bytes` is rejected, its bytes dropped as they come."""
+
+    def __init__(
+        self, max_record_bytes: int = MAX_RECORD_BYTES, max_columns: int = MAX_COLUMNS
+    ) -> None:
+        self._buf = bytearray()  # the start of a line, not yet ended
         self._line = 0  # lines before _buf
+        self._long = LongLines(max_record_bytes)
+        self._keys = Keys(max_columns)
 
     def feed(self, data: bytes) -> Output:
         """Parse the lines completed by `data`."""
-        buf = self._buf
-        buf += data
-        # Only the new bytes can hold a newline: a long line fed in pieces is not rescanned.
-        end = buf.rfind(b"\n", len(buf) - len(data))
-        if end < 0:
+        rest = self._long.skip(data)
+        if rest is None:
             return [], []
+        buf = self._buf
+        new = len(buf)
+        buf += rest
+        records: list[str] = []
+        rejected: list[Rejected] = []
+        while (at := self._long.find(buf, 0)) >= 0:
+            more, bad = self._parse(bytes(memoryview(buf)[:at]))
+            del buf[:at]
+            records += more
+            rejected += bad
+            self._line += 1
+            rejected.append(self._long.cut(buf, self._line))
+            if self._long.dropping:
+                return records, rejected
+            new = 0
+        # Only the new bytes can hold a newline: a long line fed in pieces is not rescanned.
+        end = buf.rfind(b"\n", new)
+        if end < 0:
+            return records, rejected
         batch = bytes(memoryview(buf)[: end + 1])
         del buf[: end + 1]
-        return self._parse(batch)
+        more, bad = self._parse(batch)
+        return records + more, rejected + bad
 
     def finish(self) -> Output:
         """Parse a last line without a newline."""
@@ -69,6 +117,7 @@ class NdjsonFormat:
         base = self._line + 1
         self._line += len(lines)
         loads = orjson.loads
+        known = self._keys.seen.issuperset
         out: list[str] = []
         rejected: list[Rejected] = []
         for i, line in enumerate(lines):
@@ -85,6 +134,8 @@ class NdjsonFormat:
             elif NUL_ESCAPE in line and has_nul(value):
                 rejected.append(reject(base + i, "NUL character", line))
             else:
+                if not known(value):
+                    self._keys.add(value)
                 # The line itself, not orjson.dumps(value): it is valid JSON (it just parsed),
                 # it is faster, and integers beyond 64 bits keep their digits (orjson reads them
                 # as floats). Only the whitespace around values is not compacted.
@@ -108,10 +159,20 @@ class ArrayFormat:
     be wrong, so the output does not depend on the caller's chunks. Knowing where each element
     starts gives its line number, and its text: an element with an integer beyond 64 bits (which
     orjson would read as a float) is read again by the json module, which keeps every digit.
+
+    An element larger than `max_record_bytes` is rejected unread, once that many of its bytes
+    have come (or when it is complete, if it comes whole); the rest of it is only scanned for
+    its end, its bytes dropped as they come.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, max_record_bytes: int = MAX_RECORD_BYTES, max_columns: int = MAX_COLUMNS
+    ) -> None:
         self.offset = 0  # bytes before what we are fed (a BOM), for error positions
+        self._max_bytes = max_record_bytes
+        self._too_large = f"element larger than {max_record_bytes} bytes"
+        self._keys = Keys(max_columns)
+        self._dropping: _Dropping | None = None  # an element too large, not ended yet
         self._buf = bytearray()
         self._at = 0  # bytes fed before _buf
         self._line = 1  # the line _buf starts on
@@ -141,8 +202,16 @@ class ArrayFormat:
         state = self._state
         line = self._line  # the line of the byte at `counted`
         counted = pos = 0
+        if self._dropping is not None:
+            end = self._dropping.end(buf, 0, final)
+            if end < 0:
+                pos = size
+            else:
+                self._dropping = None
+                state = _AFTER
+                pos = end
         skip = _WHITESPACE.match
-        while True:
+        while self._dropping is None:
             pos = skip(buf, pos).end()  # type: ignore[union-attr]
             if pos == size:
                 break
@@ -160,11 +229,23 @@ class ArrayFormat:
                     pos += 1
                     continue
                 end, value, element = self._element(pos, final)
-                if end < 0:
+                if end < 0 and size - pos <= self._max_bytes:
                     break  # not complete yet
                 line += buf.count(b"\n", counted, pos)
                 counted = pos
-                self._add(value, element, line, out, rejected)
+                if end >= 0 and value is not _TOO_LARGE:
+                    self._add(value, element, line, out, rejected)
+                else:
+                    raw = bytes(buf[pos : pos + raw_bytes(self._max_bytes)])
+                    rejected.append(reject(line, self._too_large, raw))
+                    if end < 0:  # the rest of it is dropped as it comes
+                        self._scanned = self._depth = 0
+                        self._dropping = _Dropping(buf[pos])
+                        # Read from its start (at most the limit and a chunk) for where the
+                        # bytes so far leave it; it does not end in them (_element saw that).
+                        self._dropping.end(buf, pos, final)
+                        pos = size
+                        break
                 state = _AFTER
                 pos = end
             elif state == _START:
@@ -188,8 +269,9 @@ class ArrayFormat:
         if first in (_OPEN_OBJECT, _OPEN):
             if not self._scanned:
                 # Most elements hold no bracket: try up to the first closing one, unless an
-                # opening one comes first.
-                close = buf.find(b"}" if first == _OPEN_OBJECT else b"]", start + 1)
+                # opening one comes first (and within the size allowed).
+                close_byte = b"}" if first == _OPEN_OBJECT else b"]"
+                close = buf.find(close_byte, start + 1, start + self._max_bytes)
                 if (
                     close >= 0
                     and buf.find(b"{", start + 1, close) < 0
@@ -212,6 +294,8 @@ class ArrayFormat:
             if final:
                 raise self._invalid("the file ends inside the array", len(buf) - 1)
             return -1, None, bytearray()
+        if end - start > self._max_bytes:
+            return end, _TOO_LARGE, bytearray()
         element = buf[start:end]
         try:
             return end, orjson.loads(element), element
@@ -247,9 +331,8 @@ class ArrayFormat:
         self._depth = depth
         return -1
 
-    @staticmethod
     def _add(
-        value: Any, element: bytearray, line: int, out: list[str], rejected: list[Rejected]
+        self, value: Any, element: bytearray, line: int, out: list[str], rejected: list[Rejected]
     ) -> None:
         """Add an element (its value and text) as a record, or reject it."""
         if type(value) is _Unreadable:
@@ -272,6 +355,8 @@ class ArrayFormat:
         if NUL_ESCAPE in text and has_nul(value):
             rejected.append(reject(line, "NUL character", text))
         else:
+            if not self._keys.seen.issuperset(value):
+                self._keys.add(value)
             out.append(text.decode())
 
     def _invalid(self, reason: str, index: int) -> InvalidContent:
@@ -291,6 +376,56 @@ class ArrayFormat:
         reason = "incomplete value" if exc.msg.startswith("unexpected end") else exc.msg
         # orjson counts characters; the position is in bytes.
         return self._invalid(reason, start + len(text[: exc.pos].encode()))
+
+
+# The value of an element larger than allowed: it is rejected unread.
+_TOO_LARGE = object()
+
+
+class _Dropping:
+    """An element too large to keep, read only for where it ends (brackets counted outside
+    strings, as `_scan` does), across any number of chunks."""
+
+    def __init__(self, first: int) -> None:
+        self._atom = first not in (_OPEN_OBJECT, _OPEN, _QUOTE)
+        self._depth = 0
+        self._in_string = False
+        self._escaped = False  # a backslash in a string ended the bytes so far
+
+    def end(self, data: bytearray, pos: int, final: bool) -> int:
+        """Where the element ends in data[pos:], or -1 if it goes on past it."""
+        size = len(data)
+        if self._atom:
+            end: int = _ATOM.match(data, pos).end()  # type: ignore[union-attr]
+            return -1 if end == size and not final else end
+        while pos < size:
+            if self._escaped:
+                self._escaped = False
+                pos += 1
+            elif self._in_string:
+                pos = _STRING_BODY.match(data, pos).end()  # type: ignore[union-attr]
+                if pos == size:
+                    break
+                self._escaped = data[pos] != _QUOTE
+                self._in_string = self._escaped
+                pos += 1
+                if not self._in_string and not self._depth:
+                    return pos  # the element was a string
+            else:
+                pos = _OUTSIDE.match(data, pos).end()  # type: ignore[union-attr]
+                if pos == size:
+                    break
+                byte = data[pos]
+                pos += 1
+                if byte == _QUOTE:
+                    self._in_string = True
+                elif byte in (_OPEN_OBJECT, _OPEN):
+                    self._depth += 1
+                else:
+                    self._depth -= 1
+                    if not self._depth:
+                        return pos
+        return -1
 
 
 class _Unreadable:

@@ -2,30 +2,48 @@
 
 The output never depends on where the chunks were cut: each format only parses what is
 complete (whole CSV records, whole NDJSON lines, whole elements of a JSON array) and keeps the
-rest for the next call.
+rest for the next call - never more than about `max_record_bytes` of it: a longer line (or
+array element) is rejected, and its bytes dropped as they come.
 """
 
 from __future__ import annotations
 
 from datatasks.uploads.csv_rows import CsvFormat
 from datatasks.uploads.json_rows import ArrayFormat, NdjsonFormat
-from datatasks.uploads.rows import InvalidContent, Output, Rejected
+from datatasks.uploads.rows import (
+    MAX_COLUMNS,
+    MAX_RECORD_BYTES,
+    InvalidContent,
+    Output,
+    Rejected,
+    TooManyColumns,
+)
 from datatasks.uploads.sniff import BOM, Sniffed, UploadFormat
 
-__all__ = ["InvalidContent", "RecordParser", "Rejected"]
+__all__ = ["InvalidContent", "RecordParser", "Rejected", "TooManyColumns"]
 
 
 class RecordParser:
-    """Turns an upload's bytes into records, chunk by chunk, for the format sniffed."""
+    """Turns an upload's bytes into records, chunk by chunk, for the format sniffed.
 
-    def __init__(self, sniffed: Sniffed) -> None:
+    Lines (and JSON array elements) longer than `max_record_bytes` are rejected rows; a file
+    with more than `max_columns` CSV columns, or distinct keys in its JSON objects, raises
+    TooManyColumns."""
+
+    def __init__(
+        self,
+        sniffed: Sniffed,
+        *,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+        max_columns: int = MAX_COLUMNS,
+    ) -> None:
         self._format: CsvFormat | NdjsonFormat | ArrayFormat
         if sniffed.format is UploadFormat.csv:
-            self._format = CsvFormat(sniffed.delimiter or ",")
+            self._format = CsvFormat(sniffed.delimiter or ",", max_record_bytes, max_columns)
         elif sniffed.format is UploadFormat.ndjson:
-            self._format = NdjsonFormat()
+            self._format = NdjsonFormat(max_record_bytes, max_columns)
         else:
-            self._format = ArrayFormat()
+            self._format = ArrayFormat(max_record_bytes, max_columns)
         self._head: bytearray | None = bytearray()  # the first bytes, until the BOM is settled
         self._finished = False
 

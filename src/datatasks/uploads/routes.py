@@ -24,10 +24,12 @@ from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
 from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
 from datatasks.core.problems import responses
+from datatasks.core.storable import NO_NUL
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader, original
 from datatasks.jobs.schemas import status_url
 from datatasks.models import JobStatus, JobType, Upload
+from datatasks.storage import StorageFull
 from datatasks.storage.links import serve, verify
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
@@ -73,11 +75,17 @@ class MalformedBody(DataTasksError):
     type_slug = "malformed-multipart"
 
 
+class InsufficientStorage(DataTasksError):
+    status = 507
+    title = "Insufficient Storage"
+    type_slug = "insufficient-storage"
+
+
 @router.post(
     "/upload",
     status_code=202,
     response_model=UploadAccepted,
-    responses=responses(400, 413, 415, 422, 503),
+    responses=responses(400, 413, 415, 422, 503, 507),
     openapi_extra=_FORM_SCHEMA,
     summary="Upload a CSV, JSON array or NDJSON file; an ingest job loads it into a dataset",
 )
@@ -126,8 +134,10 @@ async def upload(
             if not _RECORD_TYPE.match(record_type):
                 raise InvalidParameters(["body", "record_type"], "1-64 of a-z, 0-9 and _")
             dataset_name = form.value("dataset_name")
-            if dataset_name is not None and (len(dataset_name) > 255 or "\0" in dataset_name):
+            if dataset_name is not None and len(dataset_name) > 255:
                 raise InvalidParameters(["body", "dataset_name"], "at most 255 characters")
+            if dataset_name is not None and "\0" in dataset_name:
+                raise InvalidParameters(["body", "dataset_name"], NO_NUL)
     except UnexpectedPartException as exc:
         raise InvalidParameters(
             ["body", exc.part_name], "unexpected part: send `file`, `record_type`, `dataset_name`"
@@ -141,6 +151,9 @@ async def upload(
         raise InvalidParameters(["body", "file"], str(exc) or "the file is empty") from exc
     except UnsupportedContent as exc:
         raise UnsupportedMediaType(str(exc)) from exc
+    except StorageFull as exc:
+        # Not the client's fault, nor a bug: the operator must make room (the log says where).
+        raise InsufficientStorage("there is no room to store the file; try again later") from exc
     except ClientDisconnect:
         log.info("upload.client_disconnected", upload_id=str(upload_id))
         raise
