@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from datatasks.core.db import DB_UNAVAILABLE
+from datatasks.core.db import DB_UNAVAILABLE, is_db_unavailable
 from datatasks.core.errors import DataTasksError, DependencyUnavailable
 from datatasks.core.queue import REDIS_ERRORS
 
@@ -73,7 +73,7 @@ def problem_response(
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problems a route can answer with."""
     described = {
-        400: "The body could not be read (not UTF-8, nested too deep, a broken multipart)",
+        400: "The body could not be read (a broken multipart body)",
         403: "The link is invalid or has expired",
         404: "Not found",
         409: "Conflict with the job's state",
@@ -81,6 +81,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Unsupported media type",
         422: "Invalid payload; `errors` names each field",
         503: "A dependency (Postgres or Redis) is unavailable; retry after `Retry-After`",
+        507: "No room is left to store the file; try again later",
     }
     # `model` registers the Problem schema; core/openapi.py files it under problem+json.
     return {s: {"model": Problem, "description": described[s]} for s in statuses}
@@ -125,6 +126,14 @@ def _issue(err: Mapping[str, Any]) -> dict[str, Any]:
     return {"loc": loc, "field": _dotted(loc), "msg": msg, "type": kind}
 
 
+def _unparsable_json(cause: UnicodeDecodeError | RecursionError) -> dict[str, Any]:
+    if isinstance(cause, UnicodeDecodeError):
+        msg = f"malformed JSON at byte {cause.start}: not UTF-8"
+    else:
+        msg = "malformed JSON: nested too deeply to read"
+    return {"loc": ["body"], "field": "body", "msg": msg, "type": "json_invalid"}
+
+
 def validation_problem(request: Request, issues: list[dict[str, Any]]) -> ProblemResponse:
     detail = "; ".join(f"{i['field']}: {i['msg']}" for i in issues[:5])
     return problem_response(
@@ -148,6 +157,10 @@ async def _http(request: Request, exc: Exception) -> ProblemResponse:
         # FastAPI turns any error while reading the body into "400 error parsing the body";
         # one of ours (the body size limit) keeps its own status.
         return await _domain(request, exc.__cause__)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+        # Only a JSONDecodeError is "invalid JSON" (422) to FastAPI; a body that is not UTF-8,
+        # or nested deeper than the parser goes, does not parse either.
+        return validation_problem(request, [_unparsable_json(exc.__cause__)])
     titles = {
         400: "Bad Request",
         404: "Not Found",
@@ -186,7 +199,7 @@ def internal_error(request: Request) -> ProblemResponse:
 
 async def _dbapi(request: Request, exc: Exception) -> ProblemResponse:
     # A connection lost mid-request is an outage (503, retry); any other DBAPI error is ours.
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if is_db_unavailable(exc):
         return await _dependency(request, exc)
     return await _unexpected(request, exc)
 

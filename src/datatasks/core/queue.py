@@ -13,12 +13,17 @@ from typing import Any
 import bullmq
 import redis.exceptions
 import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.errors import DependencyUnavailable
 
 # What "Redis is unreachable" looks like: redis-py's errors share no base with OSError.
 REDIS_ERRORS = (ConnectionError, TimeoutError, socket.gaierror, redis.exceptions.RedisError)
+# A request waits at most the dependency timeout: retry a dropped connection at once, then a
+# few times quickly (20, 40, 80 ms).
+_PRODUCER_RETRY = Retry(ExponentialBackoff(cap=0.1, base=0.01), 3)
 
 
 def job_options(settings: Settings, queue: QueueName, job_id: uuid.UUID) -> dict[str, Any]:
@@ -61,7 +66,12 @@ class Queues:
 
     def get(self, name: QueueName) -> bullmq.Queue:
         if name not in self._queues:
-            self._queues[name] = bullmq.Queue(name.value, connection_options(self._settings))
+            queue = bullmq.Queue(name.value, connection_options(self._settings))
+            # bullmq's client waits 2 s before it reconnects a dropped connection (and up to
+            # 20 s later on), so after a Redis restart every queue's first call outlived the
+            # dependency timeout: a 503 per queue and process, minutes later. Reconnect at once.
+            queue.client.set_retry(_PRODUCER_RETRY)
+            self._queues[name] = queue
         return self._queues[name]
 
     @asynccontextmanager

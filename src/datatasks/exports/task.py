@@ -40,6 +40,9 @@ log = structlog.stdlib.get_logger("datatasks.exports")
 # (JSON escapes every control character), so each line is exactly one record's JSON.
 _JSON_LINES = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
 _PROGRESS_EVERY_S = 1.0
+# CSV and Parquet select a column per field, and Postgres takes at most 1664 in one SELECT.
+_COLUMNAR = (ExportFormat.csv, ExportFormat.parquet)
+MAX_COLUMNS = 1_600
 
 
 def export_key(job_id: uuid.UUID, filename: str) -> str:
@@ -52,7 +55,7 @@ def download_path(job_id: uuid.UUID) -> str:
 
 
 async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.pool.acquire() as conn:
+    async with ctx.connect() as conn:
         params = await load_params(conn, job_id, ExportRequest)
         columns = await resolve_columns(conn, params)
         select = filtered(params)
@@ -61,6 +64,11 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, total)
         if not columns.fields and await conn.fetchval(select.exists_sql(), *select.args):
             raise JobFailed("the matching records have no fields to export; name them in `fields`")
+        if params.format in _COLUMNAR and len(columns.fields) > MAX_COLUMNS:
+            raise JobFailed(
+                f"the matching datasets have {len(columns.fields)} fields, and a {params.format}"
+                f" export writes at most {MAX_COLUMNS}: name the ones you need in `fields`"
+            )
 
         filename = params.download_name(job_id)
         key = export_key(job_id, filename)
@@ -170,10 +178,12 @@ class _Progress:
 
     async def report(self, done: int) -> None:
         self._next = time.monotonic() + _PROGRESS_EVERY_S
-        status = await self._ctx.pool.fetchval(
-            "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1 RETURNING status",
-            self._job_id,
-            done,
-        )
+        async with self._ctx.connect() as conn, self._ctx.step(conn):
+            status = await conn.fetchval(
+                "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1 "
+                "RETURNING status",
+                self._job_id,
+                done,
+            )
         if status == "cancelled":
             raise JobCancelled(f"job {self._job_id} was cancelled")

@@ -34,7 +34,7 @@ Row = tuple[uuid.UUID, str, str]
 
 
 async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.pool.acquire() as conn:
+    async with ctx.connect() as conn:
         params = await load_params(conn, job_id, GenerateParams)
         dataset_id = await ensure_dataset(
             conn,
@@ -133,7 +133,7 @@ async def _write_chunk(
     """Copy one chunk and advance the checkpoint, atomically. Returns the checkpoint found
     instead of writing when it is not `start` (someone else wrote this chunk)."""
     stop = start + len(rows)
-    async with conn.transaction():
+    async with ctx.step(conn), conn.transaction():
         state = await conn.fetchrow(
             "SELECT progress_done, status FROM jobs WHERE id = $1 FOR UPDATE", job_id
         )

@@ -19,7 +19,7 @@ import structlog
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.models import DatasetSource
 from datatasks.storage.links import issue_link
-from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
+from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
 from datatasks.uploads.schemas import IngestParams
 from datatasks.uploads.sniff import Sniffed
 from datatasks.worker.context import TaskContext
@@ -53,7 +53,7 @@ class _Rejects:
 
 
 async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.pool.acquire() as conn:
+    async with ctx.connect() as conn:
         params = await load_params(conn, job_id, IngestParams)
         dataset_id = await ensure_dataset(
             conn,
@@ -65,7 +65,11 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         loader = _Loader(ctx, conn, job_id, dataset_id, params.record_type)
         await loader.resume()
         rejects = _Rejects()
-        parser = RecordParser(Sniffed(params.format, params.delimiter))
+        parser = RecordParser(
+            Sniffed(params.format, params.delimiter),
+            max_record_bytes=ctx.settings.ingest_max_record_bytes,
+            max_columns=ctx.settings.ingest_max_columns,
+        )
         loop = asyncio.get_running_loop()
         key = rejects_key(params.upload_id)
         try:
@@ -79,10 +83,10 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
                 await out.write(rejects.lines(rejected))
                 await loader.add(records, 0, parser.columns)
                 await loader.flush()
-        except InvalidContent as exc:
+        except (InvalidContent, TooManyColumns) as exc:
             await loader.abort()
             await remove_dataset(conn, dataset_id)
-            raise JobFailed(f"the file cannot be read: {exc}") from exc
+            raise JobFailed(_unloadable(ctx, exc)) from exc
         except JobCancelled:
             # A cancelled job leaves no partial dataset behind.
             await loader.abort()
@@ -114,6 +118,14 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         await ctx.storage.delete(key)
     log.info("ingest.loaded", rows=loader.written, rejected=rejects.count)
     return result
+
+
+def _unloadable(ctx: TaskContext, exc: InvalidContent | TooManyColumns) -> str:
+    if isinstance(exc, TooManyColumns):
+        # Postgres selects at most 1664 columns: an export of more would fail every time.
+        limit = ctx.settings.ingest_max_columns
+        return f"{exc}; the limit is {limit} (INGEST_MAX_COLUMNS), about what an export can select"
+    return f"the file cannot be read: {exc}"
 
 
 async def _check_rejects(
@@ -208,7 +220,7 @@ class _Loader:
             else None
         )
         conn = self._conn
-        async with conn.transaction():
+        async with self._ctx.step(conn), conn.transaction():
             found = await conn.fetchval(
                 "SELECT row_count FROM datasets WHERE id = $1 FOR UPDATE", self._dataset_id
             )

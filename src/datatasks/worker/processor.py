@@ -5,27 +5,39 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import bullmq
 import structlog
 from bullmq import DelayedError, UnrecoverableError
 
 from datatasks.core.config import QueueName
-from datatasks.core.db import DB_UNAVAILABLE
+from datatasks.core.db import (
+    PostgresUnavailable,
+    is_db_unavailable,
+    is_deterministic_db_error,
+)
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.jobs import lifecycle
 from datatasks.worker.context import Handler, TaskContext
 
 log = structlog.stdlib.get_logger("datatasks.worker")
+T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two deliveries are never the same entry
 class _Running:
     job: bullmq.Job
     task: asyncio.Task[dict[str, Any]]
-    lock_lost: bool = False
+    # Why we stopped the handler ourselves, if we did: nothing it raised on its way out (a
+    # transaction's exit on a closed connection, say) is then the job's failure.
+    stopped: str | None = None
+
+    def stop(self, why: str) -> None:
+        self.stopped = why
+        self.task.cancel()
 
 
 class Processor:
@@ -33,8 +45,13 @@ class Processor:
 
     The handler runs in a task of its own so that a timeout, a lost lock, or a shutdown that
     outlasts its grace period can stop it without touching bullmq's own task. Each delivery
-    holds a lease on the job row (bullmq's lock token): a delivery that lost its lock can no
-    longer complete, fail or release the job another delivery now owns.
+    holds a lease of its own on the job row: a delivery that lost its lock can no longer
+    complete, fail or release the job another delivery now owns. (Not bullmq's lock token:
+    bullmq-python 3.4 gives jobs fetched together the same token.)
+
+    Postgres being away is never the job's fault: a delivery that meets it - at the start,
+    in the handler, or recording the outcome - goes back to the queue without spending an
+    attempt. Every attempt that is spent is logged with its cause.
     """
 
     def __init__(self, ctx: TaskContext, queue: QueueName, handler: Handler) -> None:
@@ -43,7 +60,7 @@ class Processor:
         self.handler = handler
         self.timeout_s = ctx.settings.queue(queue).timeout_s
         self.retry_delay_ms = ctx.settings.queue(queue).backoff_ms
-        self._running: dict[str, _Running] = {}  # by lock token
+        self._running: set[_Running] = set()
         # Jobs bullmq moved to active for us that have not reached __call__ yet.
         self._fetched: dict[str, bullmq.Job] = {}
         self._stopping = False
@@ -58,8 +75,8 @@ class Processor:
 
     def release_all(self) -> None:
         """Stop every running handler; their jobs go back to the queue (see `_run`)."""
-        for running in self._running.values():
-            running.task.cancel()
+        for running in self._running:
+            running.stop("shutdown grace period over")
 
     # bullmq events -------------------------------------------------------------------------
 
@@ -69,10 +86,9 @@ class Processor:
 
     def on_lock_renewal_failed(self, job_ids: list[str]) -> None:
         """Another worker may take these jobs now: stop working on them."""
-        for running in self._running.values():
+        for running in self._running:
             if str(running.job.id) in job_ids:
-                running.lock_lost = True
-                running.task.cancel()
+                running.stop("lock lost")
 
     async def release_unstarted(self, queue: bullmq.Queue) -> None:
         """Hand back jobs fetched but never processed, once their worker is closed.
@@ -120,16 +136,34 @@ class Processor:
         log.info("job.released", reason=reason, delay_ms=delay_ms)
         raise DelayedError()
 
+    async def _postgres_away(
+        self, job: bullmq.Job, token: str, when: str, exc: BaseException
+    ) -> NoReturn:
+        log.warning("job.postgres_unavailable", when=when, error=_describe(exc))
+        await self._hand_back(
+            job, token, delay_ms=self.retry_delay_ms, reason="postgres unavailable"
+        )
+
+    async def _record(self, transition: Awaitable[T]) -> T:
+        """A job row transition, bounded like every other step on Postgres."""
+        try:
+            async with asyncio.timeout(self.ctx.settings.worker_db_timeout_s):
+                return await transition
+        except (OSError, TimeoutError) as exc:
+            # Only Postgres is spoken to here: a socket error or a timeout is its outage.
+            raise PostgresUnavailable(f"recording the job's state: {exc!r}") from exc
+
     async def _run(
         self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int
     ) -> dict[str, Any] | None:
         sessionmaker = self.ctx.sessionmaker
+        lease = uuid.uuid4().hex
         try:
-            started = await lifecycle.start(sessionmaker, job_id, attempt, token)
-        except DB_UNAVAILABLE:
-            # Not the job's fault: wait for Postgres without spending an attempt.
-            log.warning("job.postgres_unavailable", exc_info=True)
-            await self._hand_back(job, token, delay_ms=self.retry_delay_ms, reason="postgres down")
+            started = await self._record(lifecycle.start(sessionmaker, job_id, attempt, lease))
+        except Exception as exc:
+            if not is_db_unavailable(exc):
+                raise
+            await self._postgres_away(job, token, "starting", exc)
         if not started:
             log.info("job.skipped", reason="finished or unknown")
             return None
@@ -137,39 +171,56 @@ class Processor:
         began = time.perf_counter()
 
         running = _Running(job, asyncio.create_task(self.handler(self.ctx, job_id)))
-        self._running[token] = running
+        self._running.add(running)
         try:
             done, _ = await asyncio.wait({running.task}, timeout=self.timeout_s)
         finally:
-            del self._running[token]
+            self._running.discard(running)
             if not running.task.done():
                 running.task.cancel()
                 await asyncio.wait({running.task})
 
-        if done and running.task.cancelled():
-            if running.lock_lost:
-                # Another delivery owns the job now; it is not ours to release or fail.
-                log.warning("job.lock_lost")
-                raise DelayedError()
+        if running.stopped == "lock lost":
+            # Another delivery owns the job now; it is not ours to release or fail.
+            log.warning("job.lock_lost")
+            raise DelayedError()
+        if running.stopped is not None:
             # Released by a stopping worker; its checkpoint stays, another worker resumes.
-            await lifecycle.release(sessionmaker, job_id, token)
-            await self._hand_back(job, token, delay_ms=0, reason="shutdown grace period over")
+            try:
+                await self._record(lifecycle.release(sessionmaker, job_id, lease))
+            except Exception as exc:
+                if not is_db_unavailable(exc):
+                    raise
+                # The row keeps this lease; the next delivery's start takes it over.
+                log.warning("job.release_unrecorded", error=_describe(exc))
+            await self._hand_back(job, token, delay_ms=0, reason=running.stopped)
 
         error: BaseException | None
         if not done:
             error = TimeoutError(f"attempt timed out after {self.timeout_s:g} s")
+        elif running.task.cancelled():
+            error = RuntimeError("the handler was cancelled")
         else:
             error = running.task.exception()
         if error is None:
             result: dict[str, Any] = running.task.result()
-            await lifecycle.complete(sessionmaker, job_id, token, result)
+            try:
+                await self._record(lifecycle.complete(sessionmaker, job_id, lease, result))
+            except Exception as exc:
+                if not is_db_unavailable(exc):
+                    raise
+                # The work is checkpointed: the next delivery finds it done and completes it.
+                await self._postgres_away(job, token, "completing", exc)
             log.info("job.completed", duration_s=round(time.perf_counter() - began, 3))
             return result
 
+        if is_db_unavailable(error):
+            await self._postgres_away(job, token, "running", error)
         if isinstance(error, JobCancelled):
             log.info("job.cancelled")
             raise UnrecoverableError(str(error)) from error
-        unrecoverable = isinstance(error, JobFailed)
+        # Errors a retry cannot fix fail the job at once.
+        unrecoverable = isinstance(error, JobFailed) or is_deterministic_db_error(error)
         final = unrecoverable or attempt >= int(job.opts.get("attempts") or 1)
         info = {
             "message": str(error) or type(error).__name__,
@@ -177,11 +228,23 @@ class Processor:
             "attempt": attempt,
             "final": final,
         }
-        await lifecycle.fail(sessionmaker, job_id, token, info, final=final)
+        # Logged before it is recorded: if recording fails too, the cause is not lost.
         if final:
             log.error("job.failed", exc_info=error, **info)
         else:
             log.warning("job.attempt_failed", exc_info=error, **info)
+        try:
+            await self._record(lifecycle.fail(sessionmaker, job_id, lease, info, final=final))
+        except Exception as exc:
+            if not is_db_unavailable(exc):
+                raise
+            # The attempt is spent all the same (its cause was not Postgres). A retry's start
+            # takes the row over; a final failure is recorded by the reconciler from the queue.
+            log.warning("job.failure_unrecorded", error=_describe(exc))
         if unrecoverable:
             raise UnrecoverableError(str(error)) from error
         raise error
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy import func, select
 
-from datatasks.core.db import SessionMaker
-from datatasks.core.queue import Queues
+from datatasks.core.db import SessionMaker, is_db_unavailable
+from datatasks.core.queue import REDIS_ERRORS, Queues
 from datatasks.jobs import lifecycle
 from datatasks.jobs.service import QUEUE_OF
 from datatasks.models import Job, JobStatus, JobType
@@ -77,6 +77,10 @@ async def run_reconciler(
         await asyncio.sleep(interval_s * random.uniform(0.5, 1.5))
         try:
             await reconcile_once(sessionmaker, queues, quiet_for_s=quiet_for_s)
-        except Exception:
-            # Postgres or Redis away: the next round tries again; the error is logged, not lost.
-            log.exception("reconcile.error")
+        except Exception as exc:
+            # The next round tries again; the error is logged, not lost. An outage is expected
+            # and needs no traceback; anything else is a bug and gets one.
+            if is_db_unavailable(exc) or isinstance(exc, REDIS_ERRORS):
+                log.warning("reconcile.skipped", reason=f"{type(exc).__name__}: {exc}")
+            else:
+                log.exception("reconcile.error")
