@@ -315,8 +315,9 @@ async def _finish_despite_cancel(operation: Coroutine[Any, Any, None]) -> None:
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            if task.done():
-                break  # the operation itself ended by cancellation: task.result() re-raises
+            # Ours, even when the operation finished in the same turn of the loop (then it is
+            # done, and forgetting the cancellation here would let the caller run on forever);
+            # if the operation itself was cancelled, task.result() raises that.
             cancelled = True
     task.result()
     if cancelled:
