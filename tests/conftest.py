@@ -30,7 +30,7 @@ from tests.helpers import api_client
 # S3-compatible server (moto) and per-test storage fixtures.
 pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.servers"]
 
-TABLES = ("records", "datasets", "uploads", "jobs")
+TABLES = ("records", "datasets", "uploads", "job_outbox", "jobs")
 
 
 class RunningWorker:

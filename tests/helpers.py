@@ -61,3 +61,23 @@ async def queue_state(
         return state
     finally:
         await queues.close()
+
+
+async def dispatch(settings: Settings) -> int:
+    """Move every committed job from the outbox to its queue, as a worker's dispatcher does;
+    returns how many were moved. (Tests without a running worker need it to see queue jobs.)"""
+    from datatasks.core.db import create_copy_pool
+    from datatasks.core.queue import Queues
+    from datatasks.worker.dispatcher import Dispatcher
+
+    pool = await create_copy_pool(settings, size=1)
+    queues = Queues(settings)
+    try:
+        dispatcher = Dispatcher(settings, pool, queues)
+        moved = 0
+        while count := await dispatcher.dispatch_once():
+            moved += count
+        return moved
+    finally:
+        await queues.close()
+        await pool.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,7 +10,7 @@ from fastapi import FastAPI
 
 from datatasks.core.auth import ApiKeyMiddleware
 from datatasks.core.config import Settings, load_settings
-from datatasks.core.db import create_engine, create_sessionmaker
+from datatasks.core.db import create_api_pool, create_engine, create_sessionmaker
 from datatasks.core.limits import (
     UPLOAD_FRAMING_BYTES,
     BodySizeLimitMiddleware,
@@ -22,7 +23,9 @@ from datatasks.core.queue import Queues
 from datatasks.exports.routes import router as exports_router
 from datatasks.generation.routes import router as generation_router
 from datatasks.health.routes import router as health_router
+from datatasks.jobs.backlog import Backlog
 from datatasks.jobs.routes import router as jobs_router
+from datatasks.jobs.writer import JobWriter
 from datatasks.storage import create_storage
 from datatasks.uploads.routes import router as uploads_router
 
@@ -33,18 +36,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        pool = await create_api_pool(settings)
         queues = Queues(settings)
         storage = create_storage(settings)
+        writer = JobWriter(
+            pool, schema=settings.database_schema, idempotency_ttl_s=settings.idempotency_ttl_s
+        )
+        backlog = Backlog(settings, queues, pool)
+        stop_refreshing = asyncio.Event()
+        refreshing = asyncio.create_task(backlog.run(stop_refreshing))
         app.state.engine = engine
         app.state.storage = storage
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.queues = queues
+        app.state.writer = writer
+        app.state.backlog = backlog
         try:
             yield
         finally:
             # Reverse order of creation.
+            stop_refreshing.set()
+            await refreshing
+            await writer.close()
             await storage.close()
             await queues.close()
+            await pool.close()
             await engine.dispose()
 
     app = FastAPI(

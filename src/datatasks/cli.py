@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument(
+        "--workers", type=int, default=1, help="API processes sharing the port (default 1)"
+    )
     worker = sub.add_parser("worker", help="run a worker process")
     worker.add_argument(
         "--queues",
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "api":
-        return _api(settings, args.host, args.port)
+        return _api(settings, args.host, args.port, args.workers)
     if args.command == "worker":
         from datatasks.worker.main import run_worker
 
@@ -84,13 +87,18 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _api(settings: Settings, host: str, port: int) -> int:
+def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
     from datatasks.app import create_app
 
+    # Each of several processes builds its own app (reading the same environment) from the
+    # factory; one process is given the app already built.
+    app = "datatasks.app:create_app" if workers > 1 else create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         loop="uvloop",

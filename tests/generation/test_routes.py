@@ -11,7 +11,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues
 from datatasks.models import Job, JobStatus, JobType
-from tests.helpers import api_client
+from tests.helpers import api_client, dispatch, queue_state
 
 FIELDS = [
     {"name": "id", "type": "uuid"},
@@ -54,6 +54,8 @@ async def test_generate_answers_202_with_location_and_queues_the_row_id(
     assert job.params["seed"] == 42
     assert job.params["dataset_name"] == "demo"
 
+    # Committed, then dispatched to its queue under the row's id.
+    assert await dispatch(settings) == 1
     queues = Queues(settings)
     try:
         queued = await queues.get(QueueName.generation).getJob(str(job_id))
@@ -162,38 +164,31 @@ async def test_field_types_lists_the_catalogue(client: httpx.AsyncClient) -> Non
     assert {"min", "max"} <= set(types["integer"]["options"])
 
 
-async def test_enqueue_failure_is_503_and_leaves_no_pending_job(
-    base_settings: Settings, sessionmaker: SessionMaker
+async def test_without_redis_jobs_are_accepted_and_dispatched_once_it_is_back(
+    base_settings: Settings, settings: Settings, sessionmaker: SessionMaker
 ) -> None:
-
-    # A Redis that refuses connections: nothing listens on port 1.
-    settings = base_settings.model_copy(
+    # A Redis that refuses connections: nothing listens on port 1. The API does not need it
+    # to accept a job: the committed row (and its outbox entry) is the promise.
+    no_redis = settings.model_copy(
         update={"redis_url": "redis://127.0.0.1:1/0", "dependency_timeout_s": 0.5}
     )
-    async with api_client(settings) as c:
+    async with api_client(no_redis) as c:
         response = await c.post("/generate", json=body())
-    assert_problem(response, 503)
-    assert "retry-after" in response.headers
+        assert response.status_code == 202, response.text
+        ready = await c.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    job_id = response.json()["job_id"]
     async with sessionmaker() as session:
-        # Redis is checked (the backlog) before the row is written: nothing is left at all.
-        assert (await session.scalars(select(Job))).first() is None
-
-
-async def test_a_job_the_queue_does_not_take_is_failed_not_left_pending(
-    settings: Settings,
-    sessionmaker: SessionMaker,
-    client: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+        job = await session.get(Job, uuid.UUID(job_id))
+        assert job is not None
+        assert job.status == JobStatus.pending
+    # A dispatcher that cannot reach Redis leaves the entry where it is.
     from datatasks.core.errors import DependencyUnavailable
 
-    async def refuse(*args: object) -> None:
-        raise DependencyUnavailable("the job queue is unavailable")
-
-    # Redis answers the backlog check, then goes away before the add.
-    monkeypatch.setattr(Queues, "enqueue", refuse)
-    problem = assert_problem(await client.post("/generate", json=body()), 503)
-    async with sessionmaker() as session:
-        job = await session.get(Job, uuid.UUID(problem["job_id"]))
-    assert job is not None
-    assert job.status == JobStatus.failed
+    with pytest.raises(DependencyUnavailable):
+        await dispatch(no_redis)
+    # Redis is back: the job reaches its queue, once.
+    assert await dispatch(settings) == 1
+    assert await dispatch(settings) == 0
+    assert await queue_state(settings, job_id) == "waiting"

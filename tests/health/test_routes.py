@@ -13,16 +13,32 @@ async def test_live_and_ready(client: httpx.AsyncClient) -> None:
     assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok"}
 
 
-async def test_ready_is_503_when_a_dependency_is_down(base_settings: Settings) -> None:
+async def test_ready_without_redis_is_degraded_but_ready(base_settings: Settings) -> None:
+    # Jobs are still accepted (they wait in the outbox), so the service stays in rotation.
     settings = base_settings.model_copy(
         update={"redis_url": "redis://127.0.0.1:1/0", "dependency_timeout_s": 0.5}
     )
     async with api_client(settings) as c:
         response = await c.get("/health/ready")
-    assert response.status_code == 503
-    assert response.headers["content-type"] == "application/problem+json"
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["postgres"] == "ok"
     assert response.json()["checks"]["redis"].startswith("unavailable")
+
+
+async def test_ready_is_503_without_postgres(base_settings: Settings) -> None:
+    settings = base_settings.model_copy(
+        update={
+            "database_url": "postgresql://postgres@127.0.0.1:1/postgres",
+            "dependency_timeout_s": 0.5,
+        }
+    )
+    async with api_client(settings) as c:
+        response = await c.get("/health/ready")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["checks"]["postgres"].startswith("unavailable")
+    assert response.json()["checks"]["redis"] == "ok"
 
 
 async def test_openapi_documents_problems(client: httpx.AsyncClient) -> None:

@@ -17,7 +17,7 @@ from datatasks.core.errors import JobFailed
 from datatasks.core.queue import Queues, connection_options
 from datatasks.worker.context import TaskContext
 from datatasks.worker.processor import Processor
-from tests.helpers import queue_state
+from tests.helpers import dispatch, queue_state
 
 GENERATE = {"record_type": "t", "count": 10, "fields": [{"name": "id", "type": "uuid"}]}
 
@@ -192,6 +192,7 @@ async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
         QueueName.generation.value, processor, {**connection_options(settings), "autorun": False}
     )
     worker.on("active", processor.on_active)
+    await dispatch(settings)
     fetched = await worker.getNextJob("test-token")
     assert fetched is not None
     assert str(fetched.id) == job_id
@@ -207,6 +208,7 @@ async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
 
 
 async def fetch_one(settings: Settings, processor: Processor) -> tuple[bullmq.Worker, bullmq.Job]:
+    await dispatch(settings)
     worker = bullmq.Worker(
         QueueName.generation.value, processor, {**connection_options(settings), "autorun": False}
     )
@@ -357,6 +359,7 @@ async def test_deliveries_that_share_a_lock_token_each_finish_once(
         QueueName.generation.value, processor, {**connection_options(settings), "autorun": False}
     )
     try:
+        await dispatch(settings)
         jobs = [await worker.getNextJob("shared-token") for _ in ids]
         running = [asyncio.create_task(processor(job, "shared-token")) for job in jobs]
         async with asyncio.timeout(5):

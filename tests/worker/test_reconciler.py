@@ -16,6 +16,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues, connection_options
 from datatasks.worker.reconciler import reconcile_once
+from tests.helpers import dispatch
 
 GENERATE = {
     "record_type": "t",
@@ -42,6 +43,7 @@ async def test_jobs_lost_by_redis_are_requeued_and_completed_once(
     wait_job: Any,
 ) -> None:
     job_ids = [(await client.post("/generate", json=GENERATE)).json()["job_id"] for _ in range(3)]
+    assert await dispatch(settings) == 3
     await forget_all_jobs(settings)
     queues = Queues(settings)
     try:
@@ -69,6 +71,7 @@ async def test_a_job_the_queue_failed_without_the_worker_is_failed_in_postgres(
     settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient, wait_job: Any
 ) -> None:
     job_id = (await client.post("/generate", json=GENERATE)).json()["job_id"]
+    assert await dispatch(settings) == 1
 
     # A consumer that fails the queue job without recording anything in Postgres, as bullmq
     # does to a job that stalled more than maxStalledCount times.

@@ -106,8 +106,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1_024)
     # A request whose next body chunk takes longer than this gets 408 and its connection closed.
     request_body_timeout_s: float = Field(default=30.0, gt=0, le=3_600)
-    # Records per COPY transaction (one checkpoint each) when loading an upload.
+    # Records per COPY transaction (one checkpoint each) when loading an upload, and a cap on a
+    # transaction's JSON text (characters): a worker holds about two per running ingest job (one
+    # being copied, the next being parsed).
     ingest_chunk_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
+    ingest_chunk_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     # The longest line (CSV, NDJSON), JSON array element or multi-line CSV record an ingest
     # keeps: a longer one is rejected as it streams past, so no one row costs more memory.
     ingest_max_record_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024, le=1024 * 1024 * 1024)
@@ -131,6 +134,9 @@ class Settings(BaseSettings):
     worker_db_timeout_s: float = Field(default=60.0, gt=0, le=3_600)
     # How long a stopping worker lets in-flight jobs run before releasing them.
     shutdown_grace_s: float = Field(default=25.0, ge=0)
+    # Dispatchers (one per worker) are woken by each commit; they also sweep the outbox this
+    # often, as a backstop (see worker/dispatcher).
+    dispatch_sweep_s: float = Field(default=1.0, gt=0, le=60)
     # Live job rows untouched this long are checked against their queue (see worker/reconciler).
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     reconcile_quiet_s: float = Field(default=60.0, ge=0)

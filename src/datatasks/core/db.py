@@ -210,3 +210,18 @@ async def create_copy_pool(settings: Settings, *, size: int) -> asyncpg.Pool:
         server_settings=_server_settings(settings),
     )
     return pool
+
+
+async def create_api_pool(settings: Settings) -> asyncpg.Pool:
+    """asyncpg connections for the API's hot path (the group-committed job inserts and the
+    backlog reading): a few suffice, since a flush serves every request that waits on it."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        settings.asyncpg_dsn,
+        # Connected on first use: the API starts (and answers 503) while Postgres is away.
+        min_size=0,
+        max_size=4,
+        timeout=settings.dependency_timeout_s,
+        command_timeout=settings.dependency_timeout_s,
+        server_settings=_server_settings(settings),
+    )
+    return pool

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datatasks.core.config import Settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues
+from datatasks.jobs.backlog import Backlog
+from datatasks.jobs.writer import JobWriter
 from datatasks.storage import Storage
 
 
@@ -36,6 +38,16 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _writer(request: Request) -> JobWriter:
+    writer: JobWriter = request.app.state.writer
+    return writer
+
+
+async def _backlog(request: Request) -> Backlog:
+    backlog: Backlog = request.app.state.backlog
+    return backlog
+
+
 async def _storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
@@ -45,3 +57,5 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 StorageDep = Annotated[Storage, Depends(_storage)]
 QueuesDep = Annotated[Queues, Depends(_queues)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
+WriterDep = Annotated[JobWriter, Depends(_writer)]
+BacklogDep = Annotated[Backlog, Depends(_backlog)]

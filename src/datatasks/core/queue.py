@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import bullmq
 import redis.exceptions
-import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -39,12 +38,19 @@ def job_options(settings: Settings, queue: QueueName, job_id: uuid.UUID) -> dict
     }
 
 
-def _job_data(job_id: uuid.UUID) -> dict[str, str]:
-    # The request that created the job, if any, so a worker's log lines lead back to it.
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    job_id: uuid.UUID
+    job_type: str
+    request_id: str | None = None
+
+
+def job_data(job_id: uuid.UUID, request_id: str | None) -> dict[str, str]:
+    """A queue job's data: the row's id, and the request that created the job, if any, so a
+    worker's log lines lead back to it."""
     data = {"job_id": str(job_id)}
     if request_id:
-        data["request_id"] = str(request_id)
+        data["request_id"] = request_id
     return data
 
 
@@ -60,9 +66,6 @@ class Queues:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._queues: dict[QueueName, bullmq.Queue] = {}
-        # Backlog sizes, read at most once a second per queue: a count per request would
-        # double the Redis round trips of the enqueue path.
-        self._backlog: dict[QueueName, tuple[float, int]] = {}
 
     def get(self, name: QueueName) -> bullmq.Queue:
         if name not in self._queues:
@@ -85,28 +88,28 @@ class Queues:
         except REDIS_ERRORS as exc:
             raise DependencyUnavailable("the job queue is unavailable") from exc
 
-    async def enqueue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
+    async def enqueue(
+        self, name: QueueName, job_id: uuid.UUID, job_type: str, request_id: str | None = None
+    ) -> None:
         """Add a job (a no-op if a job with this id is in the queue already)."""
         async with self._redis():
             await self.get(name).add(
-                job_type, _job_data(job_id), job_options(self._settings, name, job_id)
+                job_type, job_data(job_id, request_id), job_options(self._settings, name, job_id)
             )
 
-    async def ensure_room(self, name: QueueName) -> None:
-        """Refuse new work (503 with Retry-After) while the queue's backlog is over its limit,
-        rather than let it pile up without bound."""
-        now = time.monotonic()
-        checked, waiting = self._backlog.get(name, (0.0, 0))
-        if now - checked > 1.0:
-            async with self._redis():
-                counts = await self.get(name).getJobCounts("wait", "delayed", "prioritized")
-            waiting = sum(int(v) for v in counts.values())
-            self._backlog[name] = (now, waiting)
-        limit = self._settings.queue(name).max_backlog
-        if waiting >= limit:
-            raise DependencyUnavailable(
-                f"the {name.value} queue is full ({waiting} jobs waiting); try again later",
-                retry_after_s=30,
+    async def enqueue_many(self, name: QueueName, jobs: list[QueuedJob]) -> None:
+        """Add jobs in one round trip (bullmq's addBulk, one MULTI/EXEC); as with `enqueue`,
+        a job whose id is in the queue already is left as it is."""
+        async with self._redis():
+            await self.get(name).addBulk(
+                [
+                    {
+                        "name": job.job_type,
+                        "data": job_data(job.job_id, job.request_id),
+                        "opts": job_options(self._settings, name, job.job_id),
+                    }
+                    for job in jobs
+                ]
             )
 
     async def requeue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
+from datatasks.core.config import QueueName
+from datatasks.core.deps import BacklogDep, SessionDep, SettingsDep, StorageDep, WriterDep
 from datatasks.core.errors import Conflict, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.problems import responses
@@ -19,7 +20,8 @@ from datatasks.exports.task import download_path
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted
-from datatasks.models import Dataset, JobStatus, JobType
+from datatasks.jobs.writer import NewJob, current_request_id
+from datatasks.models import JobStatus, JobType
 from datatasks.storage.links import issue_link, serve, verify
 
 router = APIRouter(tags=["exports"])
@@ -41,24 +43,22 @@ class DownloadLink(BaseModel):
 async def export(
     body: ExportRequest,
     response: Response,
-    session: SessionDep,
-    queues: QueuesDep,
-    settings: SettingsDep,
+    writer: WriterDep,
+    backlog: BacklogDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
-    if body.dataset_id is not None:
-        found = await session.scalar(select(Dataset.id).where(Dataset.id == body.dataset_id))
-        if found is None:
-            raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
+    if body.dataset_id is not None and not await writer.dataset_exists(body.dataset_id):
+        raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
+    backlog.ensure_room(QueueName.export)
     params = body.model_dump(mode="json")
-    job = await jobs.submit(
-        session,
-        queues,
-        job_type=JobType.export,
-        params=params,
-        total=0,
-        idempotency=IdempotencyKey.of(idempotency_key, params),
-        idempotency_ttl_s=settings.idempotency_ttl_s,
+    job = await writer.submit(
+        NewJob(
+            JobType.export,
+            orjson.dumps(params).decode(),
+            total=0,
+            idempotency=IdempotencyKey.of(idempotency_key, params),
+            request_id=current_request_id(),
+        )
     )
     return accepted(response, job.job_id, job.status)
 

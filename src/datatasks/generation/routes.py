@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import secrets
 
+import orjson
 from fastapi import APIRouter, Depends, Response
 
-from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep
+from datatasks.core.config import QueueName
+from datatasks.core.deps import BacklogDep, SettingsDep, WriterDep
 from datatasks.core.errors import InvalidParameters
 from datatasks.core.limits import require_json
 from datatasks.core.problems import responses
 from datatasks.generation.fields import catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
-from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted
+from datatasks.jobs.writer import NewJob, current_request_id
 from datatasks.models import JobType
 
 router = APIRouter(prefix="/generate", tags=["generation"])
@@ -31,8 +33,8 @@ router = APIRouter(prefix="/generate", tags=["generation"])
 async def generate(
     body: GenerateRequest,
     response: Response,
-    session: SessionDep,
-    queues: QueuesDep,
+    writer: WriterDep,
+    backlog: BacklogDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
@@ -42,17 +44,19 @@ async def generate(
             f"at most {settings.generate_max_count} records per job (GENERATE_MAX_COUNT)",
             kind="less_than_equal",
         )
+    backlog.ensure_room(QueueName.generation)
+    payload = body.model_dump(mode="json")
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
-    params = {**body.model_dump(mode="json"), "seed": seed}
-    job = await jobs.submit(
-        session,
-        queues,
-        job_type=JobType.generate,
-        params=params,
-        total=body.count,
-        idempotency=IdempotencyKey.of(idempotency_key, body.model_dump(mode="json")),
-        idempotency_ttl_s=settings.idempotency_ttl_s,
+    params = {**payload, "seed": seed}
+    job = await writer.submit(
+        NewJob(
+            JobType.generate,
+            orjson.dumps(params).decode(),
+            total=body.count,
+            idempotency=IdempotencyKey.of(idempotency_key, payload),
+            request_id=current_request_id(),
+        )
     )
     return accepted(response, job.job_id, job.status)
 

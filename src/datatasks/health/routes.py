@@ -42,6 +42,8 @@ async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> H
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
-    if any(v != "ok" for v in checks.values()):
+    if checks["postgres"] != "ok":
         raise DependencyUnavailable("not ready", checks=checks)
-    return Health(status="ok", checks=checks)
+    # Without Redis the API still accepts jobs (they wait in the outbox until it is back):
+    # ready, but degraded.
+    return Health(status="ok" if checks["redis"] == "ok" else "degraded", checks=checks)

@@ -6,30 +6,25 @@ import base64
 import binascii
 import contextlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import orjson
 import structlog
-from sqlalchemy import Table, func, insert, select, tuple_, update
+from sqlalchemy import Table, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datatasks.core.config import QueueName
 from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
 from datatasks.core.queue import Queues
 from datatasks.jobs.idempotency import IdempotencyKey, original, release_expired
-from datatasks.models import Job, JobStatus, JobType
+from datatasks.jobs.writer import QUEUE_OF, Submitted, outbox_channel
+from datatasks.models import Job, JobStatus, JobType, OutboxEntry
 
 # The Core table: inserting through it skips the ORM's bulk-insert machinery.
 JOBS = cast(Table, Job.__table__)
 
-QUEUE_OF: dict[JobType, QueueName] = {
-    JobType.generate: QueueName.generation,
-    JobType.ingest: QueueName.ingest,
-    JobType.export: QueueName.export,
-}
+OUTBOX = cast(Table, OutboxEntry.__table__)
 
 
 def parse_job_id(raw: str) -> uuid.UUID:
@@ -50,19 +45,18 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
 
 async def submit(
     session: AsyncSession,
-    queues: Queues,
     *,
+    schema: str,
     job_type: JobType,
     params: dict[str, Any],
     total: int,
     idempotency: IdempotencyKey | None = None,
     idempotency_ttl_s: int = 0,
 ) -> Submitted:
-    """Write and commit the job row, then enqueue it under the row's id.
+    """Write and commit the job row with its outbox entry, for routes whose job commits with
+    other rows of theirs (an upload's). The dispatchers add it to its queue (see
+    worker/dispatcher.py); the hot paths use the group-committing JobWriter instead.
 
-    The row is committed first so a worker never sees a queue job without its row. If the queue
-    does not take the job, the row is marked failed (nothing is left pending forever) and the
-    client gets 503; a worker that still receives it skips it, as it does any finished job.
     With an Idempotency-Key already used for the same payload, nothing is written: the
     original job is returned.
     """
@@ -70,11 +64,10 @@ async def submit(
         if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is not None:
             return Submitted(job.id, job.status, replayed=True)
         await release_expired(session, idempotency, ttl_s=idempotency_ttl_s)
-    await queues.ensure_room(QUEUE_OF[job_type])
     job_id = uuid.uuid4()
     # Bound for the rest of the request: the access log line then names the job it created.
     structlog.contextvars.bind_contextvars(job_id=str(job_id))
-    # Core, not the ORM unit of work: this is the hot path of every enqueue request.
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
     try:
         await session.execute(
             insert(JOBS).values(
@@ -86,6 +79,14 @@ async def submit(
                 idempotency_fingerprint=idempotency.fingerprint if idempotency else None,
             )
         )
+        await session.execute(
+            insert(OUTBOX).values(
+                job_id=job_id,
+                queue=QUEUE_OF[job_type].value,
+                request_id=str(request_id) if request_id else None,
+            )
+        )
+        await session.execute(select(func.pg_notify(outbox_channel(schema), "")))
         await session.commit()
     except IntegrityError:
         # The same key in a request running at the same moment: that one won.
@@ -95,29 +96,7 @@ async def submit(
         if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is None:
             raise
         return Submitted(job.id, job.status, replayed=True)
-    try:
-        await queues.enqueue(QUEUE_OF[job_type], job_id, job_type.value)
-    except DependencyUnavailable as exc:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(
-                status=JobStatus.failed,
-                error={"message": "the job could not be queued", "attempt": 0, "final": True},
-                finished_at=func.now(),
-            )
-        )
-        await session.commit()
-        raise DependencyUnavailable(exc.detail, job_id=str(job_id)) from exc
     return Submitted(job_id, JobStatus.pending, replayed=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    job_id: uuid.UUID
-    status: JobStatus
-    # True when an Idempotency-Key matched an earlier request: nothing new was created.
-    replayed: bool
 
 
 def _encode_cursor(job: Job) -> str:

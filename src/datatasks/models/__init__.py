@@ -3,6 +3,7 @@
 from datatasks.models.base import Base
 from datatasks.models.dataset import Dataset, DatasetSource, Record
 from datatasks.models.job import Job, JobStatus, JobType
+from datatasks.models.outbox import OutboxEntry
 from datatasks.models.upload import Upload
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "JobType",
+    "OutboxEntry",
     "Record",
     "Upload",
 ]

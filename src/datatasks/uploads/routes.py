@@ -20,7 +20,7 @@ from streaming_form_data.parser import (
 from streaming_form_data.validators import ValidationError as FieldTooLarge
 
 from datatasks.core.config import QueueName
-from datatasks.core.deps import QueuesDep, SessionDep, SettingsDep, StorageDep
+from datatasks.core.deps import BacklogDep, SessionDep, SettingsDep, StorageDep
 from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
 from datatasks.core.problems import responses
@@ -93,7 +93,7 @@ async def upload(
     request: Request,
     response: Response,
     session: SessionDep,
-    queues: QueuesDep,
+    backlog: BacklogDep,
     settings: SettingsDep,
     storage: StorageDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -104,7 +104,7 @@ async def upload(
             f"expected multipart/form-data with a `file` part, got {media_type or 'none'!r}"
         )
     # Before reading 100 MB: a full ingest queue refuses the upload up front.
-    await queues.ensure_room(QueueName.ingest)
+    backlog.ensure_room(QueueName.ingest)
     upload_id = uuid.uuid4()
     key = f"uploads/{upload_id}/original"
     form = FormFields()
@@ -161,7 +161,6 @@ async def upload(
     try:
         return await _record(
             session,
-            queues,
             settings,
             storage,
             response,
@@ -191,7 +190,6 @@ async def _recorded(session: SessionDep, upload_id: uuid.UUID) -> bool:
 
 async def _record(
     session: SessionDep,
-    queues: QueuesDep,
     settings: SettingsDep,
     storage: StorageDep,
     response: Response,
@@ -238,7 +236,7 @@ async def _record(
     # The upload row is committed with the job (submit commits the session).
     job = await jobs.submit(
         session,
-        queues,
+        schema=settings.database_schema,
         job_type=JobType.ingest,
         params=params.model_dump(mode="json"),
         total=target.size,

@@ -19,6 +19,7 @@ from datatasks.core.db import create_copy_pool, create_engine, create_sessionmak
 from datatasks.core.queue import Queues, connection_options
 from datatasks.storage import create_storage
 from datatasks.worker.context import Handler, TaskContext
+from datatasks.worker.dispatcher import Dispatcher
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.processor import Processor
 from datatasks.worker.reconciler import run_reconciler
@@ -39,6 +40,9 @@ def worker_options(settings: Settings, queue: QueueName, concurrency: int | None
         "lockDuration": q.lock_duration_ms,
         "stalledInterval": q.stalled_interval_ms,
         "maxStalledCount": q.max_stalled_count,
+        # An idle worker's blocking wait for new jobs. addBulk (the dispatcher) wakes one
+        # waiting worker per batch; the others notice the rest within this (bullmq: 5 s).
+        "drainDelay": 1,
     }
 
 
@@ -64,7 +68,8 @@ async def run_worker(
             resources.callback(loop.remove_signal_handler, sig)
         engine = create_engine(settings, pre_ping=True)
         resources.push_async_callback(engine.dispose)
-        pool = await create_copy_pool(settings, size=slots + 1)
+        # A connection per job slot, one for progress reports, one for the dispatcher.
+        pool = await create_copy_pool(settings, size=slots + 2)
         resources.push_async_callback(pool.close)
         cpu = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="datatasks-cpu")
         resources.callback(cpu.shutdown, wait=False, cancel_futures=True)
@@ -104,6 +109,7 @@ async def _consume(
             quiet_for_s=settings.reconcile_quiet_s,
         )
     )
+    dispatcher = asyncio.create_task(Dispatcher(settings, ctx.pool, producer).run())
     log.info("worker.started", queues=[q.value for q in queues], pid=os.getpid())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, *runs}, return_when=asyncio.FIRST_COMPLETED)
@@ -112,10 +118,11 @@ async def _consume(
         log.error("worker.loop_died", loops=[r.get_name() for r in crashed])
     stopped.cancel()
     reconciler.cancel()
+    dispatcher.cancel()
     await _shutdown(settings, workers, processors, producer)
-    for task in (reconciler, *runs):
+    for task in (reconciler, dispatcher, *runs):
         task.cancel()
-    await asyncio.gather(reconciler, *runs, return_exceptions=True)
+    await asyncio.gather(reconciler, dispatcher, *runs, return_exceptions=True)
     log.info("worker.stopped")
     return 1 if crashed else 0
 

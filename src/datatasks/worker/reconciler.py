@@ -16,13 +16,13 @@ import uuid
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from datatasks.core.db import SessionMaker, is_db_unavailable
 from datatasks.core.queue import REDIS_ERRORS, Queues
 from datatasks.jobs import lifecycle
-from datatasks.jobs.service import QUEUE_OF
-from datatasks.models import Job, JobStatus, JobType
+from datatasks.jobs.writer import QUEUE_OF
+from datatasks.models import Job, JobStatus, JobType, OutboxEntry
 
 log = structlog.stdlib.get_logger("datatasks.reconciler")
 
@@ -46,6 +46,8 @@ async def reconcile_once(
                 .where(
                     Job.status.in_((JobStatus.pending, JobStatus.in_progress)),
                     Job.updated_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, quiet_for_s),
+                    # Not dispatched yet: the dispatcher's, not lost.
+                    ~exists().where(OutboxEntry.job_id == Job.id),
                 )
                 .order_by(Job.updated_at)
                 .limit(BATCH)

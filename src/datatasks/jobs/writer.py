@@ -1,0 +1,262 @@
+"""Group commit for new jobs: concurrent requests share one INSERT and one COMMIT.
+
+A request hands its job to the writer and waits for that job's commit. While a flush is in
+flight, the jobs that arrive meanwhile gather; the next flush writes all of them in a single
+statement - the job rows and their outbox entries, and a NOTIFY that wakes the dispatchers -
+which Postgres commits as one transaction. At one request at a time a flush is one round
+trip; under load, the cost of a commit is shared by everyone who arrived during the last one.
+
+An Idempotency-Key conflict is settled per job, never per batch: a key already taken is not
+an error for its batch-mates (ON CONFLICT DO NOTHING), and its request gets the original job,
+or a 422 when the payloads differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+import structlog
+
+from datatasks.core.config import QueueName
+from datatasks.core.db import is_db_unavailable
+from datatasks.core.errors import DataTasksError, DependencyUnavailable, InvalidParameters
+from datatasks.jobs.idempotency import IdempotencyKey
+from datatasks.models import JobStatus, JobType
+
+QUEUE_OF: dict[JobType, QueueName] = {
+    JobType.generate: QueueName.generation,
+    JobType.ingest: QueueName.ingest,
+    JobType.export: QueueName.export,
+}
+
+
+def current_request_id() -> str | None:
+    """The request id bound to this request's log context (see core/middleware.py)."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return str(request_id) if request_id else None
+
+
+def outbox_channel(schema: str) -> str:
+    """The NOTIFY channel of a schema's outbox (each schema - each test run - has its own)."""
+    return f"{schema}_outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    job_type: JobType
+    params: str  # JSON text, as stored
+    total: int
+    idempotency: IdempotencyKey | None = None
+    request_id: str | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job_id: uuid.UUID
+    status: JobStatus
+    # True when an Idempotency-Key matched an earlier request: nothing new was created.
+    replayed: bool
+
+
+# One statement, so one implicit transaction and one round trip: the rows, their outbox
+# entries, and the dispatchers' wake-up (delivered at commit). Rows whose key is taken are
+# left out by ON CONFLICT, and the outbox only takes the rows actually inserted.
+_INSERT = """
+WITH new AS (
+    INSERT INTO jobs (id, type, params, progress_total, idempotency_key, idempotency_fingerprint)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bigint[], $5::text[],
+                         $6::text[])
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+), queued AS (
+    INSERT INTO job_outbox (job_id, queue, request_id)
+    SELECT q.id, q.queue, q.request_id
+    FROM unnest($1::uuid[], $7::text[], $8::text[]) AS q(id, queue, request_id)
+    JOIN new USING (id)
+)
+SELECT coalesce(array_agg(id), '{}') AS inserted,
+       CASE WHEN count(*) > 0 THEN pg_notify($9, '') END AS notified
+FROM new
+"""
+
+_ORIGINALS = """
+SELECT id, status, idempotency_key, idempotency_fingerprint,
+       created_at <= now() - $2::interval AS expired
+FROM jobs WHERE idempotency_key = ANY($1::text[])
+"""
+
+
+class JobWriter:
+    """Writes new jobs for one API process, `max_flushes` batches at a time at most."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        schema: str,
+        idempotency_ttl_s: int,
+        max_flushes: int = 2,
+        max_batch: int = 512,
+    ) -> None:
+        self._pool = pool
+        self._channel = outbox_channel(schema)
+        self._ttl = timedelta(seconds=idempotency_ttl_s)
+        self._max_flushes = max_flushes
+        self._max_batch = max_batch
+        self._waiting: list[tuple[NewJob, asyncio.Future[Submitted]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def submit(self, job: NewJob) -> Submitted:
+        """Commit `job` (or find the original of its Idempotency-Key); returns once durable."""
+        future: asyncio.Future[Submitted] = asyncio.get_running_loop().create_future()
+        self._waiting.append((job, future))
+        if len(self._flushes) < self._max_flushes:
+            task = asyncio.create_task(self._flush_while_waiting())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+        submitted = await future
+        # For the rest of the request: the access log line names the job it created.
+        structlog.contextvars.bind_contextvars(job_id=str(submitted.job_id))
+        return submitted
+
+    async def dataset_exists(self, dataset_id: uuid.UUID) -> bool:
+        """For requests that name a dataset: one indexed lookup on the writer's pool."""
+        try:
+            found: bool = await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $1)", dataset_id
+            )
+        except Exception as exc:
+            raise _as_outage(exc) from exc
+        return found
+
+    async def close(self) -> None:
+        """Let flushes in flight finish (their requests are waiting on them)."""
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+
+    async def _flush_while_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = (
+                self._waiting[: self._max_batch],
+                self._waiting[self._max_batch :],
+            )
+            try:
+                outcomes = await self._write(batch)
+            except BaseException as exc:
+                error = _as_outage(exc)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():  # its request went away
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    async def _write(
+        self, batch: list[tuple[NewJob, asyncio.Future[Submitted]]]
+    ) -> list[Submitted | Exception]:
+        jobs = [job for job, _ in batch]
+        outcomes: dict[uuid.UUID, Submitted | Exception] = {}
+        async with self._pool.acquire() as conn:
+            todo = jobs
+            # A second round only for keys whose original had expired (freed in between).
+            for round_ in range(2):
+                inserted = await self._insert(conn, todo)
+                left_out = []
+                for job in todo:
+                    if job.id in inserted:
+                        outcomes[job.id] = Submitted(job.id, JobStatus.pending, replayed=False)
+                    else:
+                        left_out.append(job)
+                if not left_out:
+                    break
+                todo = await self._settle(conn, left_out, outcomes, free_expired=round_ == 0)
+                if not todo:
+                    break
+        for job in jobs:
+            # Taken and freed again by concurrent requests in between: rare, and retryable.
+            outcomes.setdefault(
+                job.id,
+                DependencyUnavailable(
+                    "a concurrent request with this Idempotency-Key is being written; retry",
+                    retry_after_s=1,
+                ),
+            )
+        return [outcomes[job.id] for job in jobs]
+
+    async def _insert(self, conn: asyncpg.Connection, jobs: list[NewJob]) -> set[uuid.UUID]:
+        row = await conn.fetchrow(
+            _INSERT,
+            [j.id for j in jobs],
+            [j.job_type.value for j in jobs],
+            [j.params for j in jobs],
+            [j.total for j in jobs],
+            [j.idempotency.key if j.idempotency else None for j in jobs],
+            [j.idempotency.fingerprint if j.idempotency else None for j in jobs],
+            [QUEUE_OF[j.job_type].value for j in jobs],
+            [j.request_id for j in jobs],
+            self._channel,
+        )
+        return set(row["inserted"])
+
+    async def _settle(
+        self,
+        conn: asyncpg.Connection,
+        jobs: list[NewJob],
+        outcomes: dict[uuid.UUID, Submitted | Exception],
+        *,
+        free_expired: bool,
+    ) -> list[NewJob]:
+        """Settle jobs whose Idempotency-Key was taken: the original job, or a 422 for another
+        payload. Returns those to write again: a key freed meanwhile, or (with `free_expired`)
+        one whose job is past the key's lifetime, which is freed here."""
+        keys = [j.idempotency.key for j in jobs if j.idempotency is not None]
+        found = {r["idempotency_key"]: r for r in await conn.fetch(_ORIGINALS, keys, self._ttl)}
+        again: list[NewJob] = []
+        for job in jobs:
+            assert job.idempotency is not None  # only a keyed job can be left out
+            original = found.get(job.idempotency.key)
+            if original is None or (original["expired"] and free_expired):
+                again.append(job)
+            elif original["idempotency_fingerprint"] != job.idempotency.fingerprint:
+                outcomes[job.id] = _reused_key()
+            else:
+                status = JobStatus(original["status"])
+                outcomes[job.id] = Submitted(original["id"], status, replayed=True)
+        if again and free_expired:
+            await conn.execute(
+                "UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ANY($1::text[]) "
+                "AND created_at <= now() - $2::interval",
+                [j.idempotency.key for j in again if j.idempotency is not None],
+                self._ttl,
+            )
+        return again
+
+
+def _as_outage(exc: BaseException) -> BaseException:
+    """Postgres away or restarting (a refused connect, an admin shutdown, "not yet accepting
+    connections", a timeout) is a 503 the client may retry, not a 500."""
+    if is_db_unavailable(exc) or isinstance(exc, OSError | TimeoutError):
+        outage = DependencyUnavailable("the database is unavailable")
+        outage.__cause__ = exc
+        return outage
+    return exc
+
+
+def _reused_key() -> DataTasksError:
+    return InvalidParameters(
+        ["header", "Idempotency-Key"],
+        "this key was already used with a different payload",
+        kind="idempotency_key_reused",
+    )

@@ -1,0 +1,120 @@
+"""Moves committed jobs from the outbox to their queues: commit, then dispatch.
+
+The API commits a job's row with an outbox entry and answers 202; Redis is not on its path.
+Every worker runs a dispatcher. It is woken by the NOTIFY each commit sends (LISTEN on the
+schema's outbox channel) and sweeps every `DISPATCH_SWEEP_S` as a backstop (a missed
+notification, a listener reconnecting, Redis coming back). Each round takes a batch of entries
+with FOR UPDATE SKIP LOCKED - dispatchers in other workers take other entries -, adds them to
+their queues in one round trip per queue (addBulk), and deletes them in the same transaction.
+
+If anything fails midway (Redis down, the worker killed), the transaction rolls back and the
+entries stay for the next round. Adding a job id already in its queue is a no-op, and a job
+whose row is finished is skipped by the worker, so an entry dispatched twice runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+
+import asyncpg
+import structlog
+
+from datatasks.core.config import QueueName, Settings
+from datatasks.core.db import is_db_unavailable
+from datatasks.core.errors import DependencyUnavailable
+from datatasks.core.queue import QueuedJob, Queues
+from datatasks.jobs.writer import outbox_channel
+
+log = structlog.stdlib.get_logger("datatasks.dispatcher")
+
+BATCH = 1_000
+
+_TAKE = """
+SELECT o.job_id, o.queue, o.request_id, j.type,
+       extract(epoch FROM clock_timestamp() - o.created_at) AS waited_s
+FROM job_outbox o JOIN jobs j ON j.id = o.job_id
+ORDER BY o.created_at
+LIMIT $1
+FOR UPDATE OF o SKIP LOCKED
+"""
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, queues: Queues) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._queues = queues
+        self._wake = asyncio.Event()
+        self._channel = outbox_channel(settings.database_schema)
+
+    async def run(self) -> None:
+        """Dispatch until cancelled."""
+        listener = asyncio.create_task(self._listen())
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._settings.dispatch_sweep_s):
+                        await self._wake.wait()
+                self._wake.clear()
+                await self._drain()
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    async def _drain(self) -> None:
+        """Dispatch until the outbox is empty (or a round fails: the next wake-up retries)."""
+        try:
+            while await self.dispatch_once() == BATCH:
+                pass
+        except Exception as exc:
+            if is_db_unavailable(exc) or isinstance(exc, DependencyUnavailable | OSError):
+                log.warning("dispatch.skipped", reason=f"{type(exc).__name__}: {exc}")
+            else:
+                log.exception("dispatch.error")
+
+    async def dispatch_once(self) -> int:
+        """One round: up to BATCH entries to their queues. Returns how many were dispatched."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_TAKE, BATCH)
+            if not rows:
+                return 0
+            by_queue: dict[QueueName, list[QueuedJob]] = defaultdict(list)
+            for row in rows:
+                by_queue[QueueName(row["queue"])].append(
+                    QueuedJob(row["job_id"], row["type"], row["request_id"])
+                )
+            for queue, jobs in by_queue.items():
+                await self._queues.enqueue_many(queue, jobs)
+            await conn.execute(
+                "DELETE FROM job_outbox WHERE job_id = ANY($1::uuid[])", [r["job_id"] for r in rows]
+            )
+        waited = max(float(r["waited_s"]) for r in rows)
+        log.debug("dispatch.done", jobs=len(rows), oldest_waited_s=round(waited, 4))
+        return len(rows)
+
+    async def _listen(self) -> None:
+        """LISTEN on the outbox channel, reconnecting after an outage; each notification (and
+        each reconnection, in case one was missed meanwhile) wakes the dispatcher."""
+        while True:
+            try:
+                await self._listen_until_lost()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.debug("dispatch.listen_lost", error=repr(exc))
+            await asyncio.sleep(self._settings.dispatch_sweep_s)
+
+    async def _listen_until_lost(self) -> None:
+        conn = await asyncpg.connect(
+            self._settings.asyncpg_dsn,
+            timeout=self._settings.worker_db_timeout_s,
+            server_settings={"application_name": "datatasks"},
+        )
+        closed = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _: closed.set())
+            await conn.add_listener(self._channel, lambda *_: self._wake.set())
+            self._wake.set()
+            await closed.wait()
+        finally:
+            conn.terminate()
