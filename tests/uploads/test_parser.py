@@ -34,17 +34,29 @@ def cuts(data: bytes, sizes: Iterator[int]) -> list[bytes]:
 
 
 def parse(
-    sniffed: Sniffed, data: bytes, chunks: list[bytes] | None = None, **options: Any
+    sniffed: Sniffed,
+    data: bytes,
+    chunks: list[bytes] | None = None,
+    *,
+    limit: int | None = None,
+    **options: Any,
 ) -> Parsed:
+    """Feed the chunks and finish; with a `limit`, take the records that wait after each call
+    as the ingest job does."""
     parser = RecordParser(sniffed, **options)
     records: list[str] = []
     rejected: list[Rejected] = []
     for chunk in [data] if chunks is None else chunks:
-        more, bad = parser.feed(chunk)
+        more, bad = parser.feed(chunk, limit)
         records += more
         rejected += bad
-    more, bad = parser.finish()
-    return records + more, rejected + bad, parser.columns
+        while parser.pending:
+            records += parser.more(limit)
+    more, bad = parser.finish(limit)
+    records += more
+    while parser.pending:
+        records += parser.more(limit)
+    return records, rejected + bad, parser.columns
 
 
 def random_sizes(rng: random.Random, top: int) -> Iterator[int]:
@@ -61,10 +73,14 @@ def chunkings(data: bytes, seed: int = 0) -> Iterator[list[bytes]]:
 
 
 def parse_everywhere(sniffed: Sniffed, data: bytes, **options: Any) -> Parsed:
-    """Parse in one piece and in many chunkings, checking that all agree."""
+    """Parse in one piece and in many chunkings, checking that all agree - also when records
+    are made a few at a time (a CSV's rows wait for room), as the ingest job asks for them."""
     whole = parse(sniffed, data, **options)
     for chunks in chunkings(data):
         assert parse(sniffed, data, chunks, **options) == whole
+    few = cuts(data, random_sizes(random.Random(1), 300))
+    for limit, chunks in ((1, [data]), (1, few), (200, few)):
+        assert parse(sniffed, data, chunks, limit=limit, **options) == whole
     return whole
 
 

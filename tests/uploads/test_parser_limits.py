@@ -168,3 +168,65 @@ def test_more_columns_than_allowed() -> None:
         with pytest.raises(TooManyColumns, match="more than 10 distinct keys"):
             parse(sniffed, data, max_columns=10)
         assert len(parse(sniffed, data, max_columns=11)[0]) == 11
+
+
+def test_csv_records_far_larger_than_their_rows_come_a_limit_at_a_time() -> None:
+    # Each record repeats the header's 20 KB of names over a row of a few bytes. One row opens
+    # a quote that never closes: it is rejected once it outgrows the bound, and the lines it
+    # held are read again - at once, in one call.
+    columns = [f"{i:02d}" + "n" * 998 for i in range(20)]
+    lines = [f"{i}" + "," * 19 for i in range(3000)]
+    lines[1000] = '"open' + "," * 19
+    data = "\n".join([",".join(columns), *lines, ""]).encode()
+    max_bytes = 32 * 1024
+    expected, expected_rejected, _ = parse(CSV, data, max_record_bytes=max_bytes)
+    assert len(expected) == 2999
+    assert expected_rejected == [Rejected(1002, "unterminated quoted field", lines[1000])]
+    floor = len(orjson.dumps(dict.fromkeys(columns, "")))
+    limit = 10 * floor
+    parser = RecordParser(CSV, max_record_bytes=max_bytes)
+    made = 0
+    rejected: list[Rejected] = []
+
+    def check(records: list[str]) -> None:
+        nonlocal made
+        assert records == expected[made : made + len(records)]
+        made += len(records)
+        # At most the limit's worth of names (the cells are a few digits).
+        assert len(records) <= limit // floor
+
+    tracemalloc.start()
+    try:
+        for start in range(0, len(data), PIECE):
+            piece = data[start : start + PIECE]
+            records, bad = parser.feed(piece, limit)
+            check(records)
+            rejected += bad
+            while parser.pending:
+                check(parser.more(limit))
+            # A piece's rows as cells and what reading them takes (some 30 times its bytes), and
+            # a limit's worth of records: never the 20 to 40 MB of all a piece's records.
+            assert tracemalloc.get_traced_memory()[1] < 48 * PIECE
+        records, bad = parser.finish(limit)
+        check(records)
+        assert not parser.pending
+    finally:
+        tracemalloc.stop()
+    assert made == len(expected)
+    assert rejected + bad == expected_rejected
+
+
+def test_csv_the_longest_record_a_row_can_make() -> None:
+    # A record's JSON holds its header's names and its row's cells, each at most the limit in
+    # bytes, JSON-escaped: at worst six characters a byte (a control character is \\u00XX),
+    # with 22 more a column at most (quotes, colon, comma, and a suffix making a name unique).
+    limit = 1024
+    name = b"\x01" * (limit // 2 - 1)
+    header = name + b"," + name
+    row = b"\x02" * (limit // 2 - 1) + b"," + b"\x02" * (limit // 2 - 1)
+    assert len(header) == len(row) == limit - 1
+    records, rejected, columns = parse(CSV, header + b"\n" + row + b"\n", max_record_bytes=limit)
+    assert rejected == []
+    assert columns == ["\x01" * 511, "\x01" * 511 + "_2"]
+    assert len(records[0]) <= 2 + 6 * (len(header) + len(row)) + 22 * len(columns)
+    assert len(records[0]) > 11 * limit

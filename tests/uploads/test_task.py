@@ -1,17 +1,65 @@
-"""The ingest job against what one file can hold: a line far past INGEST_MAX_RECORD_BYTES, and
-more columns than an export can select (the real worker loop, Postgres, storage)."""
+"""The ingest job against what one file can hold: a line far past INGEST_MAX_RECORD_BYTES, more
+columns than an export can select, records far larger than their rows (the real worker loop,
+Postgres, storage)."""
 
 from __future__ import annotations
 
+import asyncio
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate, pairwise
 from typing import Any
 
+import httpx
 import orjson
+import pytest
 from sqlalchemy import text
 
 from datatasks.core.config import Settings
-from datatasks.core.db import SessionMaker
+from datatasks.core.db import SessionMaker, create_copy_pool
+from datatasks.storage import create_storage
+from datatasks.uploads.task import run_ingest
+from datatasks.worker.context import TaskContext
 from tests.helpers import api_client
 from tests.uploads.test_upload import INGEST, dataset_rows, upload
+
+MiB = 1024 * 1024
+# 20 KB of column names, which each record repeats, over rows of a few bytes.
+LONG_NAMES = [f"{i:02d}" + "n" * 998 for i in range(20)]
+
+
+def long_names_csv(count: int) -> tuple[bytes, list[dict[str, str]]]:
+    """The file, and the records it holds."""
+    lines = [",".join(LONG_NAMES), *(f"{i}" + "," * 19 for i in range(count)), ""]
+    rows = [dict.fromkeys(LONG_NAMES, "") | {LONG_NAMES[0]: str(i)} for i in range(count)]
+    return "\n".join(lines).encode(), rows
+
+
+async def copy_batches(sessionmaker: SessionMaker, dataset_id: str) -> list[int]:
+    """How many records each COPY transaction wrote (told apart by xmin), in order."""
+    async with sessionmaker() as session:
+        counts = await session.execute(
+            text(
+                "SELECT count(*) FROM records WHERE dataset_id = :d"
+                " GROUP BY xmin::text ORDER BY min(id)"
+            ),
+            {"d": dataset_id},
+        )
+        return [c[0] for c in counts]
+
+
+def assert_written_as_they_reached(limit: int, batches: list[int], records: list[str]) -> None:
+    """Each batch was written once its JSON reached `limit` characters, with the record that
+    reached it: not before (the last batch aside), and not after."""
+    ends = [0, *accumulate(batches)]
+    assert ends[-1] == len(records)
+    for n, (start, end) in enumerate(pairwise(ends)):
+        sizes = [len(r) for r in records[start:end]]
+        assert sum(sizes[:-1]) < limit, f"batch {n} went on past the limit"
+        if end < len(records):
+            assert sum(sizes) >= limit, f"batch {n} was written before the limit"
 
 
 async def test_a_line_past_the_limit_is_a_rejected_row_and_the_others_load(
@@ -77,3 +125,100 @@ async def test_more_distinct_json_keys_than_allowed_fail_the_job(
     assert "the records have more than 50 distinct keys" in job["error"]["message"]
     assert job["attempts"] == 1
     await assert_no_dataset(sessionmaker)
+
+
+def large_ndjson(count: int) -> tuple[bytes, list[dict[str, str]]]:
+    """NDJSON of 30 KB records: storage reads of 1 MiB bring a batch's worth at a time."""
+    rows = [{"i": str(i), "pad": "p" * 30_000} for i in range(count)]
+    return b"".join(orjson.dumps(row) + b"\n" for row in rows), rows
+
+
+@pytest.mark.parametrize(
+    ("make", "count", "expected_batches"),
+    [
+        # 26 KB of file, 12 MB of records: 53 records (1 MiB) a batch, not 600 in one. The
+        # parser makes them only as far as the batch has room.
+        (long_names_csv, 600, 12),
+        # 12 MB of file and of records: a read brings the next batch's first records too.
+        (large_ndjson, 400, 12),
+    ],
+)
+async def test_records_are_copied_in_batches_bounded_in_bytes(
+    settings: Settings,
+    run_worker: Any,
+    wait_job: Any,
+    sessionmaker: SessionMaker,
+    make: Callable[[int], tuple[bytes, list[dict[str, str]]]],
+    count: int,
+    expected_batches: int,
+) -> None:
+    settings = settings.model_copy(update={"ingest_chunk_bytes": MiB})
+    run_worker.start(queues=INGEST, settings=settings)
+    content, rows = make(count)
+    async with api_client(settings) as client:
+        accepted = (await upload(client, content)).json()
+    result = (await wait_job(accepted["job_id"]))["result"]
+    assert (result["rows"], result["rejected"]) == (count, 0)
+    assert await dataset_rows(sessionmaker, result["dataset_id"]) == rows
+    batches = await copy_batches(sessionmaker, result["dataset_id"])
+    assert len(batches) == expected_batches, batches
+    records = [orjson.dumps(row).decode() for row in rows]  # as the parser makes them
+    assert_written_as_they_reached(MiB, batches, records)
+
+
+async def test_an_ingest_interrupted_between_batches_bounded_in_bytes_resumes_exactly(
+    settings: Settings, client: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    settings = settings.model_copy(update={"ingest_chunk_bytes": MiB})
+    content, rows = long_names_csv(2000)  # one storage read, 40 MB of records
+    job_id = uuid.UUID((await upload(client, content)).json()["job_id"])
+    pool = await create_copy_pool(settings, size=3)
+    storage = create_storage(settings)
+    cpu = ThreadPoolExecutor(2)
+    try:
+        ctx = TaskContext(settings, sessionmaker, pool, cpu, storage)
+        first = asyncio.create_task(run_ingest(ctx, job_id))
+        async with asyncio.timeout(30):
+            while not await pool.fetchval("SELECT max(row_count) FROM datasets"):
+                await asyncio.sleep(0.005)
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        done = await pool.fetchval("SELECT max(row_count) FROM datasets")
+        assert 0 < done < 2000
+        result = await run_ingest(ctx, job_id)
+    finally:
+        cpu.shutdown()
+        await storage.close()
+        await pool.close()
+    assert result["rows"] == 2000
+    assert await dataset_rows(sessionmaker, result["dataset_id"]) == rows, "each record once"
+    batches = await copy_batches(sessionmaker, result["dataset_id"])
+    records = [orjson.dumps(row).decode() for row in rows]
+    # The first delivery's batches end at its checkpoint; the second's start there, cut alike.
+    assert done in accumulate(batches)
+    assert_written_as_they_reached(MiB, batches, records)
+
+
+async def test_an_ingest_holds_about_two_batches_of_records(
+    settings: Settings, client: httpx.AsyncClient, sessionmaker: SessionMaker
+) -> None:
+    settings = settings.model_copy(update={"ingest_chunk_bytes": MiB})
+    content, _ = long_names_csv(2000)  # one storage read, 40 MB of records
+    job_id = uuid.UUID((await upload(client, content)).json()["job_id"])
+    pool = await create_copy_pool(settings, size=2)
+    storage = create_storage(settings)
+    cpu = ThreadPoolExecutor(2)
+    tracemalloc.start()
+    try:
+        ctx = TaskContext(settings, sessionmaker, pool, cpu, storage)
+        result = await run_ingest(ctx, job_id)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        cpu.shutdown()
+        await storage.close()
+        await pool.close()
+    assert result["rows"] == 2000
+    # A batch being copied and one being filled (1 MiB each), the read and its rows' cells:
+    # about 4 MiB, where making all of a read's records at once takes 40.
+    assert peak < 6 * MiB

@@ -42,7 +42,12 @@ class CsvFormat:
     A line longer than `max_record_bytes` is rejected on its own, its bytes dropped as they
     come: what precedes it is read as if the file ended there (a record going on into it would
     be over the bound anyway), and reading resumes after it. A header of more than
-    `max_columns` columns fails the file."""
+    `max_columns` columns fails the file.
+
+    Each record repeats the header's names, so its JSON can be far longer than its row: given a
+    `limit`, a call makes rows into records only while the least they can take (the record of
+    empty cells, times their number) stays within it, and the rows beyond wait, read and
+    checked, for `more`. The cells add no more than their rows hold, JSON-escaped."""
 
     def __init__(
         self,
@@ -61,9 +66,43 @@ class CsvFormat:
         # of each of them (inside a quoted field), and their bytes.
         self._open_lines = 0
         self._open_bytes = 0
+        # Each record repeats the header's names: its JSON is at least `_floor` characters (the
+        # record of empty cells), however short its row. Rows read (and checked: their rejects
+        # are out) wait in `_ready`, from `_ready_at` on, until the caller has room for their
+        # records; `_room` is what this call has left, None for no limit.
+        self._floor = 0
+        self._ready: list[Cells] = []
+        self._ready_at = 0
+        self._room: int | None = None
 
-    def feed(self, data: bytes) -> Output:
-        """Parse the records completed by `data` (the header first)."""
+    @property
+    def pending(self) -> bool:
+        """Whether rows read are waiting to be made into records (see `more`)."""
+        return self._ready_at < len(self._ready)
+
+    def feed(self, data: bytes, limit: int | None = None) -> Output:
+        """Parse the records completed by `data` (the header first). With a `limit`, only about
+        that many characters of records are made (at least one): the rest wait, for `more`."""
+        self._room = limit
+        records, rejected = self._feed(data)
+        if self.pending:
+            records += self._take()
+        return records, rejected
+
+    def finish(self, limit: int | None = None) -> Output:
+        """Parse what is left: a last record without a newline, or an unterminated one."""
+        self._room = limit
+        records, rejected = self._parse(len(self._buf), final=True)
+        if self.pending:
+            records += self._take()
+        return records, rejected
+
+    def more(self, limit: int | None = None) -> list[str]:
+        """The next records of rows already read, about `limit` characters (at least one)."""
+        self._room = limit
+        return self._take()
+
+    def _feed(self, data: bytes) -> Output:
         rest = self._long.skip(data)
         if rest is None:
             return [], []
@@ -90,10 +129,6 @@ class CsvFormat:
             return records, rejected
         more, bad = self._parse(end, final=False)
         return records + more, rejected + bad
-
-    def finish(self) -> Output:
-        """Parse what is left: a last record without a newline, or an unterminated one."""
-        return self._parse(len(self._buf), final=True)
 
     def _open_record_settles(self, end: int) -> bool:
         """Whether the open record at the start of _buf ends, fails or outgrows the bounds
@@ -312,9 +347,7 @@ class CsvFormat:
                 elif nul and any("\x00" in lines[n] for n in span):
                     problems[i] = "NUL character"
         first = 0 if self.columns is not None else self._read_header(rows, problems)
-        columns = self.columns or []
-        width = len(columns)
-        dumps = orjson.dumps
+        width = len(self.columns or [])
         rejected: list[Rejected] = []
 
         def rejecting(i: int, reason: str) -> None:
@@ -324,22 +357,19 @@ class CsvFormat:
             rejected.append(reject(base + starts[i], reason, raw))
 
         if clean and not problems:
-            # The usual batch: a comprehension is a third faster than the loop below.
-            out = [
-                dumps(dict(zip(columns, row, strict=False))).decode()
-                for row in rows[first:]
-                if len(row) == width
-            ]
-            if len(out) < len(rows) - first:  # blank lines, or rows of the wrong width
+            # The usual batch: one comprehension, a third faster than the loop below.
+            good = rows[first:] if first else rows
+            out = self._make(good) if self._fits(len(good)) else self._keep(good)
+            if len(out) < len(good):  # blank lines or rows of the wrong width (or waiting)
                 for i in range(first, len(rows)):
                     if rows[i] and len(rows[i]) != width:
                         rejecting(i, f"expected {width} fields, got {len(rows[i])}")
             return out, rejected
-        out = []
+        good = []
         for i in range(first, len(rows)):
             row = rows[i]
             if isinstance(row, list) and len(row) == width and i not in problems:
-                out.append(dumps(dict(zip(columns, row, strict=False))).decode())
+                good.append(row)
             elif row:  # an empty row is a blank line
                 if i in problems:
                     rejecting(i, problems[i])
@@ -347,7 +377,54 @@ class CsvFormat:
                     rejecting(i, row)
                 else:
                     rejecting(i, f"expected {width} fields, got {len(row)}")
-        return out, rejected
+        return (self._make(good) if self._fits(len(good)) else self._keep(good)), rejected
+
+    def _make(self, rows: list[Cells]) -> list[str]:
+        """The records of `rows` (those of the header's width: the others are rejected)."""
+        columns = self.columns or []
+        width = len(columns)
+        dumps = orjson.dumps
+        return [
+            dumps(dict(zip(columns, row, strict=False))).decode()
+            for row in rows
+            if len(row) == width
+        ]
+
+    def _fits(self, rows: int) -> bool:
+        """Whether this many rows can be made into records now: none wait before them, and the
+        least their records can take fits in the room left (which they then take)."""
+        if self.pending:
+            return False
+        if self._room is None:
+            return True
+        least = rows * self._floor
+        if least > self._room:
+            return False
+        self._room -= least
+        return True
+
+    def _keep(self, rows: list[Cells]) -> list[str]:
+        """Keep `rows` (checked, their rejects out) until there is room for their records."""
+        if self._ready_at:
+            del self._ready[: self._ready_at]
+            self._ready_at = 0
+        if self._ready:
+            self._ready += rows
+        else:
+            self._ready = rows
+        return []
+
+    def _take(self) -> list[str]:
+        """The records of the rows waiting, as many as fit in the room left (at least one)."""
+        ready, at = self._ready, self._ready_at
+        if at == len(ready):
+            return []
+        end = len(ready) if self._room is None else at + max(1, self._room // self._floor)
+        if end < len(ready):
+            self._ready_at = end
+        else:
+            self._ready, self._ready_at = [], 0
+        return self._make(ready[at:end])
 
     def _read_header(self, rows: list[Cells], problems: dict[int, str]) -> int:
         """Take the first non-blank row as the header; returns the index of the row after it."""
@@ -359,6 +436,7 @@ class CsvFormat:
                 if len(row) > self._max_columns:
                     raise TooManyColumns(f"the CSV header has {len(row)} columns")
                 self.columns = _unique_names(row)
+                self._floor = len(orjson.dumps(dict.fromkeys(self.columns, "")).decode())
                 return i + 1
         return len(rows)
 

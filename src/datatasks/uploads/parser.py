@@ -4,6 +4,12 @@ The output never depends on where the chunks were cut: each format only parses w
 complete (whole CSV records, whole NDJSON lines, whole elements of a JSON array) and keeps the
 rest for the next call - never more than about `max_record_bytes` of it: a longer line (or
 array element) is rejected, and its bytes dropped as they come.
+
+Nor does one call make unbounded output. A JSON record is its line's or element's text (orjson
+may write a number a few times longer: 1e15 is 1000000000000000.0), so a call makes about what
+it parses. A CSV record repeats the header's names, so a short row can make a long record: a
+call given a `limit` makes rows into records only as far as their names fit in it, and keeps
+the other rows, read and checked, for `more`. Whatever the limit, the records are the same.
 """
 
 from __future__ import annotations
@@ -52,8 +58,18 @@ class RecordParser:
         """The CSV header's column names (made unique and non-empty), once read."""
         return self._format.columns if isinstance(self._format, CsvFormat) else None
 
-    def feed(self, data: bytes) -> Output:
-        """Parse the next chunk: the records completed so far and the rows rejected so far."""
+    @property
+    def pending(self) -> bool:
+        """Whether rows already parsed wait to be made into records: call `more` until not."""
+        return isinstance(self._format, CsvFormat) and self._format.pending
+
+    def feed(self, data: bytes, limit: int | None = None) -> Output:
+        """Parse the next chunk: the records completed so far and the rows rejected so far.
+
+        With a `limit`, CSV rows are made into records only as far as their JSON can be told
+        to stay within about `limit` characters (at least one record): the header's names
+        that each repeats are counted, its cells (no more than its row holds, JSON-escaped)
+        are not. The rows beyond wait (see `pending`)."""
         if self._finished:
             raise RuntimeError("feed() after finish()")
         if self._head is not None:
@@ -61,19 +77,32 @@ class RecordParser:
             if len(self._head) < len(BOM) and BOM.startswith(self._head):
                 return [], []  # could still be a BOM
             data = self._settle_bom()
-        return self._format.feed(data)
+        return self._feed(data, limit)
 
-    def finish(self) -> Output:
-        """Parse what is left at the end of the file (a last line without a newline counts)."""
+    def finish(self, limit: int | None = None) -> Output:
+        """Parse what is left at the end of the file (a last line without a newline counts);
+        with a `limit`, as `feed` does."""
         if self._finished:
             raise RuntimeError("finish() called twice")
         self._finished = True
         records: list[str] = []
         rejected: list[Rejected] = []
         if self._head is not None:
-            records, rejected = self._format.feed(self._settle_bom())
-        more_records, more_rejected = self._format.finish()
+            records, rejected = self._feed(self._settle_bom(), limit)
+        if isinstance(self._format, CsvFormat):
+            more_records, more_rejected = self._format.finish(limit)
+        else:
+            more_records, more_rejected = self._format.finish()
         return records + more_records, rejected + more_rejected
+
+    def more(self, limit: int | None = None) -> list[str]:
+        """The next records of the rows waiting (see `pending`), about `limit` characters."""
+        return self._format.more(limit) if isinstance(self._format, CsvFormat) else []
+
+    def _feed(self, data: bytes, limit: int | None) -> Output:
+        if isinstance(self._format, CsvFormat):
+            return self._format.feed(data, limit)
+        return self._format.feed(data)
 
     def _settle_bom(self) -> bytes:
         head = bytes(self._head or b"")

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from bisect import bisect_left
+from collections.abc import Callable
+from functools import partial
+from itertools import accumulate, islice
 from typing import Any
 
 import asyncpg
@@ -18,8 +22,10 @@ import structlog
 
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.models import DatasetSource
+from datatasks.storage.base import ObjectWriter
 from datatasks.storage.links import issue_link
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
+from datatasks.uploads.rows import Output
 from datatasks.uploads.schemas import IngestParams
 from datatasks.uploads.sniff import Sniffed
 from datatasks.worker.context import TaskContext
@@ -72,16 +78,22 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         )
         loop = asyncio.get_running_loop()
         key = rejects_key(params.upload_id)
+
+        async def load(parse: Callable[[int], Output], read: int, out: ObjectWriter) -> None:
+            # Parsing runs in a thread, beside the COPY of the previous batch, and makes records
+            # only as far as the batch being filled has room; the rows it keeps back come next.
+            records, rejected = await loop.run_in_executor(ctx.cpu, parse, loader.room)
+            await out.write(rejects.lines(rejected))
+            await loader.add(records, read, parser.columns)
+            while parser.pending:
+                records = await loop.run_in_executor(ctx.cpu, parser.more, loader.room)
+                await loader.add(records, 0, parser.columns)
+
         try:
             async with ctx.storage.create(key, content_type="application/x-ndjson") as out:
                 async for chunk in ctx.storage.read(params.key):
-                    # Parsing runs in a thread, beside the COPY of the previous chunk.
-                    records, rejected = await loop.run_in_executor(ctx.cpu, parser.feed, chunk)
-                    await out.write(rejects.lines(rejected))
-                    await loader.add(records, len(chunk), parser.columns)
-                records, rejected = await loop.run_in_executor(ctx.cpu, parser.finish)
-                await out.write(rejects.lines(rejected))
-                await loader.add(records, 0, parser.columns)
+                    await load(partial(parser.feed, chunk), len(chunk), out)
+                await load(parser.finish, 0, out)
                 await loader.flush()
         except (InvalidContent, TooManyColumns) as exc:
             await loader.abort()
@@ -150,7 +162,9 @@ async def _check_rejects(
 
 class _Loader:
     """Batches parsed records into checkpointed COPY transactions, skipping those an earlier
-    delivery already wrote; one write in flight while the next batch is parsed."""
+    delivery already wrote; one write in flight while the next batch is parsed. A batch is
+    written once it has INGEST_CHUNK_SIZE records or INGEST_CHUNK_BYTES characters of JSON,
+    whichever comes first."""
 
     def __init__(
         self,
@@ -166,6 +180,7 @@ class _Loader:
         self._dataset_id = dataset_id
         self._record_type = record_type
         self._batch: list[str] = []
+        self._chars = 0  # the batch's JSON
         self._columns: list[str] | None = None
         self._bytes = 0
         self._writing: asyncio.Task[None] | None = None
@@ -181,16 +196,36 @@ class _Loader:
         if self.written:
             log.info("ingest.resuming", written=self.written)
 
+    @property
+    def room(self) -> int:
+        """How much more JSON the batch being filled takes before it is written (characters)."""
+        return self._ctx.settings.ingest_chunk_bytes - self._chars
+
     async def add(self, records: list[str], read: int, columns: list[str] | None) -> None:
         self._bytes += read
         self._columns = columns
         # The first records, up to the checkpoint, were written by an earlier delivery.
         skip = max(0, min(len(records), self._resume_at - self.parsed))
         self.parsed += len(records)
-        self._batch.extend(records[skip:])
-        size = self._ctx.settings.ingest_chunk_size
-        while len(self._batch) >= size:
-            await self._write_in_background(size)
+        fresh = records[skip:] if skip else records
+        self._batch.extend(fresh)
+        self._chars += sum(map(len, fresh))
+        settings = self._ctx.settings
+        while (
+            len(self._batch) >= settings.ingest_chunk_size
+            or self._chars >= settings.ingest_chunk_bytes
+        ):
+            await self._write_in_background(self._full())
+
+    def _full(self) -> int:
+        """How many records make the batch to write now: INGEST_CHUNK_SIZE, or fewer if their
+        JSON reaches INGEST_CHUNK_BYTES before (up to the record that reaches it)."""
+        settings = self._ctx.settings
+        size = settings.ingest_chunk_size
+        if self._chars < settings.ingest_chunk_bytes:
+            return size
+        ends = list(accumulate(map(len, islice(self._batch, size))))
+        return min(size, bisect_left(ends, settings.ingest_chunk_bytes) + 1)
 
     async def flush(self) -> None:
         await self._write_in_background(len(self._batch))
@@ -199,6 +234,7 @@ class _Loader:
     async def _write_in_background(self, count: int) -> None:
         await self._wait()
         batch, self._batch = self._batch[:count], self._batch[count:]
+        self._chars = sum(map(len, self._batch))  # what is left: at most about one parse's
         self._writing = asyncio.create_task(self._write(batch, self._bytes, self._columns))
 
     async def abort(self) -> None:
