@@ -104,3 +104,12 @@ async def test_a_statement_postgres_refuses_is_deterministic(sessionmaker: Sessi
     for error in (too_wide.value, bad_cast.value):
         assert is_deterministic_db_error(error)
         assert not is_db_unavailable(error)
+
+
+def test_a_driver_whose_protocol_state_broke_is_an_outage() -> None:
+    # asyncpg raises this when the server goes away between two statements (a pool resetting
+    # the connection during a restart); the connection is unusable, the service is not broken.
+    broke = asyncpg.InternalClientError(
+        "cannot switch to state 15; another operation is in progress"
+    )
+    assert is_db_unavailable(broke)

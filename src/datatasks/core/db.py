@@ -79,6 +79,11 @@ def is_db_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(cause, asyncpg.PostgresConnectionError):
             return True
+        # The driver's protocol state broke as the server went away ("cannot switch to state
+        # 15; another operation is in progress", seen while a pool resets a connection during a
+        # restart): that connection is gone, and a fresh one is what the work needs.
+        if isinstance(cause, asyncpg.InternalClientError):
+            return True
         # asyncpg's InterfaceError is also "another operation is in progress" (a bug, which
         # must not be waited out forever); only the closed connection is an outage.
         if isinstance(cause, asyncpg.InterfaceError) and "connection is closed" in str(cause):
