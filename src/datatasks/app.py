@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from datatasks.core.auth import ApiKeyMiddleware
 from datatasks.core.config import Settings, load_settings
 from datatasks.core.db import create_api_pool, create_engine, create_sessionmaker
+from datatasks.core.fastlane import FastLaneMiddleware
 from datatasks.core.limits import (
     UPLOAD_FRAMING_BYTES,
     BodySizeLimitMiddleware,
@@ -20,7 +21,9 @@ from datatasks.core.middleware import RequestContextMiddleware
 from datatasks.core.openapi import install_openapi
 from datatasks.core.problems import install_problem_handlers
 from datatasks.core.queue import Queues
+from datatasks.exports.routes import export
 from datatasks.exports.routes import router as exports_router
+from datatasks.generation.routes import generate
 from datatasks.generation.routes import router as generation_router
 from datatasks.health.routes import router as health_router
 from datatasks.jobs.backlog import Backlog
@@ -72,6 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
+    # Innermost: the routes that create jobs, inside every limit and check below.
+    app.add_middleware(
+        FastLaneMiddleware, endpoints={"/generate": generate, "/export": export}, status=202
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
