@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
 from datatasks.core.config import QueueName, Settings, load_settings
 from datatasks.core.errors import ConfigError
 from datatasks.core.logging import configure_logging
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = structlog.stdlib.get_logger("datatasks.cli")
 
@@ -94,7 +99,7 @@ def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
 
     # Each of several processes builds its own app (reading the same environment) from the
     # factory; one process is given the app already built.
-    app = "datatasks.app:create_app" if workers > 1 else create_app(settings)
+    app = "datatasks.cli:_process_app" if workers > 1 else _frozen(create_app(settings))
     uvicorn.run(
         app,
         factory=workers > 1,
@@ -108,6 +113,25 @@ def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _process_app() -> FastAPI:
+    """The app of one of `api --workers N`'s processes: set up as `main` sets up this one."""
+    from datatasks.app import create_app
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return _frozen(create_app(settings))
+
+
+def _frozen(app: FastAPI) -> FastAPI:
+    """Leave what start-up made (modules, the app: most of the heap) out of the collector's
+    full passes. Under load, objects of requests in flight outlive the young generations, so
+    full collections come every few seconds; each one walked the whole heap, pausing every
+    request for 40-160 ms (the p99). Frozen, they walk only what was made since."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def _run_all(settings: Settings, host: str, port: int) -> int:

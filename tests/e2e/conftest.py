@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import asyncpg
 import httpx
@@ -70,9 +70,11 @@ class Service:
         }
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, stderr: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
         # A session of its own, so cleanup reaches `datatasks run`'s children too.
-        proc = subprocess.Popen([DATATASKS, *args], env=self.env, start_new_session=True)
+        proc = subprocess.Popen(
+            [DATATASKS, *args], env=self.env, start_new_session=True, stderr=stderr
+        )
         self.procs.append(proc)
         return proc
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 
 from tests.e2e.conftest import FIELDS, Service, poll, sequence_numbers
@@ -73,3 +75,26 @@ async def test_run_serves_and_ctrl_c_stops_api_and_worker(
     assert run.wait(timeout=30) == 0
     with pytest.raises(httpx.TransportError):
         await http.get(f"{service.url}/health/live")
+
+
+async def test_api_with_several_processes_serves_and_logs_as_one_does(
+    service: Service, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    service.env["LOG_LEVEL"] = "INFO"
+    log = tmp_path / "api.log"
+    with log.open("wb") as stderr:
+        api = service.start("api", "--port", str(service.port), "--workers", "2", stderr=stderr)
+        await service.ready(http)
+        body = {"record_type": "user", "count": 10, "fields": FIELDS}
+        for _ in range(10):
+            response = await http.post(f"{service.url}/generate", json=body)
+            assert response.status_code == 202
+        api.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(api.wait, 30) == 0
+    lines = [orjson.loads(line) for line in log.read_bytes().splitlines() if line.strip()]
+    # Each process's lines are the service's JSON lines, at the configured level.
+    served = [
+        line for line in lines if line["event"] == "http.request" and line["method"] == "POST"
+    ]
+    assert len(served) == 10
+    assert all(line["status"] == 202 and line["job_id"] for line in served)
