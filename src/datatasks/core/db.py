@@ -228,5 +228,14 @@ async def create_api_pool(settings: Settings) -> asyncpg.Pool:
         timeout=settings.dependency_timeout_s,
         command_timeout=settings.dependency_timeout_s,
         server_settings=_server_settings(settings),
+        # The pool's statements leave no session state (no SET, LISTEN, advisory lock or
+        # cursor), so the default reset on release - a round trip, RESET ALL and friends, on
+        # the path of every flush - has nothing to undo. An open transaction is still rolled
+        # back by asyncpg itself.
+        reset=_nothing_to_reset,
     )
     return pool
+
+
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
+from contextvars import ContextVar
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
@@ -18,6 +19,14 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # What the access log says of a request whose client went away before the answer (nginx's
 # "client closed request"): not an error of ours, and nothing is sent.
 CLIENT_CLOSED = 499
+
+# The request's id, for what it hands on (a job's outbox entry carries it to the worker's log).
+_REQUEST_ID: ContextVar[str | None] = ContextVar("datatasks_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (None outside one)."""
+    return _REQUEST_ID.get()
 
 
 class RequestContextMiddleware:
@@ -45,6 +54,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        token = _REQUEST_ID.set(request_id)
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
@@ -72,6 +82,7 @@ class RequestContextMiddleware:
                 # Bound by the route that created a job; it must not outlive the request (tests
                 # and other in-process callers share the context).
                 structlog.contextvars.unbind_contextvars("job_id")
+                _REQUEST_ID.reset(token)
 
 
 def _request_id(scope: Scope) -> str:
@@ -80,4 +91,4 @@ def _request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _SAFE_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()

@@ -11,12 +11,13 @@ from datatasks.core.config import QueueName
 from datatasks.core.deps import BacklogDep, SettingsDep, WriterDep
 from datatasks.core.errors import InvalidParameters
 from datatasks.core.limits import require_json
+from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
 from datatasks.generation.fields import catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted
-from datatasks.jobs.writer import NewJob, current_request_id
+from datatasks.jobs.writer import NewJob
 from datatasks.models import JobType
 
 router = APIRouter(prefix="/generate", tags=["generation"])

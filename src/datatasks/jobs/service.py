@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
+from datatasks.core.middleware import current_request_id
 from datatasks.core.queue import Queues
 from datatasks.jobs.idempotency import IdempotencyKey, original, release_expired
 from datatasks.jobs.writer import QUEUE_OF, Submitted, outbox_channel
@@ -67,7 +68,7 @@ async def submit(
     job_id = uuid.uuid4()
     # Bound for the rest of the request: the access log line then names the job it created.
     structlog.contextvars.bind_contextvars(job_id=str(job_id))
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    request_id = current_request_id()
     try:
         await session.execute(
             insert(JOBS).values(
@@ -83,7 +84,7 @@ async def submit(
             insert(OUTBOX).values(
                 job_id=job_id,
                 queue=QUEUE_OF[job_type].value,
-                request_id=str(request_id) if request_id else None,
+                request_id=request_id,
             )
         )
         await session.execute(select(func.pg_notify(outbox_channel(schema), "")))

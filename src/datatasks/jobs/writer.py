@@ -34,12 +34,6 @@ QUEUE_OF: dict[JobType, QueueName] = {
 }
 
 
-def current_request_id() -> str | None:
-    """The request id bound to this request's log context (see core/middleware.py)."""
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    return str(request_id) if request_id else None
-
-
 def outbox_channel(schema: str) -> str:
     """The NOTIFY channel of a schema's outbox (each schema - each test run - has its own)."""
     return f"{schema}_outbox"
@@ -61,6 +55,10 @@ class Submitted:
     status: JobStatus
     # True when an Idempotency-Key matched an earlier request: nothing new was created.
     replayed: bool
+
+
+# Requests waiting for their job's commit.
+_Batch = list[tuple[NewJob, "asyncio.Future[Submitted]"]]
 
 
 # One statement, so one implicit transaction and one round trip: the rows, their outbox
@@ -108,7 +106,7 @@ class JobWriter:
         self._ttl = timedelta(seconds=idempotency_ttl_s)
         self._max_flushes = max_flushes
         self._max_batch = max_batch
-        self._waiting: list[tuple[NewJob, asyncio.Future[Submitted]]] = []
+        self._waiting: _Batch = []
         self._flushes: set[asyncio.Task[None]] = set()
 
     async def submit(self, job: NewJob) -> Submitted:
@@ -140,50 +138,48 @@ class JobWriter:
             await asyncio.gather(*self._flushes, return_exceptions=True)
 
     async def _flush_while_waiting(self) -> None:
+        """Write batches while requests wait, on one connection; each batch's requests are
+        answered as soon as it is committed (before the connection goes back to the pool)."""
         while self._waiting:
-            batch, self._waiting = (
-                self._waiting[: self._max_batch],
-                self._waiting[self._max_batch :],
-            )
+            batch: _Batch | None = None  # None: no connection yet
             try:
-                outcomes = await self._write(batch)
+                async with self._pool.acquire() as conn:
+                    while self._waiting:
+                        batch = self._take()
+                        _deliver(batch, await self._write(conn, batch))
+                        batch = []
             except BaseException as exc:
-                error = _as_outage(exc)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                # The batch being written, or, when no connection could be had, the requests
+                # that were waiting for one. (After a delivered batch there is no one to tell.)
+                _fail(self._take() if batch is None else batch, _as_outage(exc))
                 if not isinstance(exc, Exception):
                     raise
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():  # its request went away
-                    continue
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
 
-    async def _write(
-        self, batch: list[tuple[NewJob, asyncio.Future[Submitted]]]
-    ) -> list[Submitted | Exception]:
+    def _take(self) -> _Batch:
+        batch, self._waiting = (
+            self._waiting[: self._max_batch],
+            self._waiting[self._max_batch :],
+        )
+        return batch
+
+    async def _write(self, conn: asyncpg.Connection, batch: _Batch) -> list[Submitted | Exception]:
         jobs = [job for job, _ in batch]
         outcomes: dict[uuid.UUID, Submitted | Exception] = {}
-        async with self._pool.acquire() as conn:
-            todo = jobs
-            # A second round only for keys whose original had expired (freed in between).
-            for round_ in range(2):
-                inserted = await self._insert(conn, todo)
-                left_out = []
-                for job in todo:
-                    if job.id in inserted:
-                        outcomes[job.id] = Submitted(job.id, JobStatus.pending, replayed=False)
-                    else:
-                        left_out.append(job)
-                if not left_out:
-                    break
-                todo = await self._settle(conn, left_out, outcomes, free_expired=round_ == 0)
-                if not todo:
-                    break
+        todo = jobs
+        # A second round only for keys whose original had expired (freed in between).
+        for round_ in range(2):
+            inserted = await self._insert(conn, todo)
+            left_out = []
+            for job in todo:
+                if job.id in inserted:
+                    outcomes[job.id] = Submitted(job.id, JobStatus.pending, replayed=False)
+                else:
+                    left_out.append(job)
+            if not left_out:
+                break
+            todo = await self._settle(conn, left_out, outcomes, free_expired=round_ == 0)
+            if not todo:
+                break
         for job in jobs:
             # Taken and freed again by concurrent requests in between: rare, and retryable.
             outcomes.setdefault(
@@ -242,6 +238,22 @@ class JobWriter:
                 self._ttl,
             )
         return again
+
+
+def _deliver(batch: _Batch, outcomes: list[Submitted | Exception]) -> None:
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():  # its request went away
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _fail(batch: _Batch, error: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
 
 
 def _as_outage(exc: BaseException) -> BaseException:
