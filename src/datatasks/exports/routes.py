@@ -50,7 +50,6 @@ async def export(
 ) -> JobAccepted:
     if body.dataset_id is not None and not await writer.dataset_exists(body.dataset_id):
         raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
-    backlog.ensure_room(QueueName.export)
     params = body.model_dump(mode="json")
     job = await writer.submit(
         NewJob(
@@ -59,7 +58,8 @@ async def export(
             total=0,
             idempotency=IdempotencyKey.of(idempotency_key, params),
             request_id=current_request_id(),
-        )
+        ),
+        refusal=backlog.refusal(QueueName.export),
     )
     return accepted(response, job.job_id, job.status)
 

@@ -45,7 +45,6 @@ async def generate(
             f"at most {settings.generate_max_count} records per job (GENERATE_MAX_COUNT)",
             kind="less_than_equal",
         )
-    backlog.ensure_room(QueueName.generation)
     payload = body.model_dump(mode="json")
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
@@ -57,7 +56,8 @@ async def generate(
             total=body.count,
             idempotency=IdempotencyKey.of(idempotency_key, payload),
             request_id=current_request_id(),
-        )
+        ),
+        refusal=backlog.refusal(QueueName.generation),
     )
     return accepted(response, job.job_id, job.status)
 

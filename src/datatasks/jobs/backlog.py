@@ -37,15 +37,20 @@ class Backlog:
     def waiting(self, name: QueueName) -> int:
         return self._queued[name] + self._undispatched[name]
 
-    def ensure_room(self, name: QueueName) -> None:
-        """Refuse new work (503 with Retry-After) while the queue's backlog is over its limit,
-        rather than let it pile up without bound."""
+    def refusal(self, name: QueueName) -> DependencyUnavailable | None:
+        """While the queue's backlog is over its limit, the 503 (with Retry-After) that refuses
+        new work, rather than let it pile up without bound; None while there is room."""
         waiting = self.waiting(name)
-        if waiting >= self._settings.queue(name).max_backlog:
-            raise DependencyUnavailable(
-                f"the {name.value} queue is full ({waiting} jobs waiting); try again later",
-                retry_after_s=30,
-            )
+        if waiting < self._settings.queue(name).max_backlog:
+            return None
+        return DependencyUnavailable(
+            f"the {name.value} queue is full ({waiting} jobs waiting); try again later",
+            retry_after_s=30,
+        )
+
+    def ensure_room(self, name: QueueName) -> None:
+        if (refusal := self.refusal(name)) is not None:
+            raise refusal
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh until `stop` is set. (Not cancelled: a cancellation that lands while the

@@ -109,15 +109,23 @@ class JobWriter:
         self._waiting: _Batch = []
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def submit(self, job: NewJob) -> Submitted:
-        """Commit `job` (or find the original of its Idempotency-Key); returns once durable."""
-        future: asyncio.Future[Submitted] = asyncio.get_running_loop().create_future()
-        self._waiting.append((job, future))
-        if len(self._flushes) < self._max_flushes:
-            task = asyncio.create_task(self._flush_while_waiting())
-            self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
-        submitted = await future
+    async def submit(self, job: NewJob, *, refusal: DataTasksError | None = None) -> Submitted:
+        """Commit `job` (or find the original of its Idempotency-Key); returns once durable.
+
+        With a `refusal` (its queue is full: Backlog.refusal), nothing new is written: a repeat
+        of an earlier request still gets its original job, anything else gets the refusal."""
+        if refusal is not None:
+            if job.idempotency is None or (found := await self._original(job.idempotency)) is None:
+                raise refusal
+            submitted = found
+        else:
+            future: asyncio.Future[Submitted] = asyncio.get_running_loop().create_future()
+            self._waiting.append((job, future))
+            if len(self._flushes) < self._max_flushes:
+                task = asyncio.create_task(self._flush_while_waiting())
+                self._flushes.add(task)
+                task.add_done_callback(self._flushes.discard)
+            submitted = await future
         # For the rest of the request: the access log line names the job it created.
         structlog.contextvars.bind_contextvars(job_id=str(submitted.job_id))
         return submitted
@@ -131,6 +139,17 @@ class JobWriter:
         except Exception as exc:
             raise _as_outage(exc) from exc
         return found
+
+    async def _original(self, key: IdempotencyKey) -> Submitted | None:
+        try:
+            row = await self._pool.fetchrow(_ORIGINALS, [key.key], self._ttl)
+        except Exception as exc:
+            raise _as_outage(exc) from exc
+        if row is None or row["expired"]:
+            return None
+        if row["idempotency_fingerprint"] != key.fingerprint:
+            raise _reused_key()
+        return Submitted(row["id"], JobStatus(row["status"]), replayed=True)
 
     async def close(self) -> None:
         """Let flushes in flight finish (their requests are waiting on them)."""
