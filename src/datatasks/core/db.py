@@ -98,6 +98,23 @@ def is_db_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def is_postgres_outage(exc: BaseException) -> bool:
+    """`is_db_unavailable`, for an error from a call that speaks only to Postgres: there the
+    socket's own errors (asyncpg's connect raises them as they are) and a timeout can only
+    mean Postgres is away too."""
+    return is_db_unavailable(exc) or isinstance(exc, OSError | TimeoutError)
+
+
+@asynccontextmanager
+async def postgres_only(doing: str) -> AsyncIterator[None]:
+    """Around a block that speaks only to Postgres: its socket errors and timeouts are raised
+    as PostgresUnavailable, saying what was being done."""
+    try:
+        yield
+    except (OSError, TimeoutError) as exc:
+        raise PostgresUnavailable(f"{doing}: {exc!r}") from exc
+
+
 def is_deterministic_db_error(exc: BaseException) -> bool:
     """Whether Postgres refused the statement itself, so a retry would fail the same way."""
     for cause in _causes(exc):

@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 
 from datatasks.core.config import QueueName, Settings
-from datatasks.core.db import is_db_unavailable
+from datatasks.core.db import is_postgres_outage
 from datatasks.core.errors import DependencyUnavailable
 from datatasks.core.queue import REDIS_ERRORS, Queues
 
@@ -83,6 +83,6 @@ class Backlog:
                 )
             self._undispatched = Counter({QueueName(r["queue"]): r["n"] for r in rows})
         except Exception as exc:
-            if not (is_db_unavailable(exc) or isinstance(exc, OSError | TimeoutError)):
+            if not is_postgres_outage(exc):
                 raise
             log.debug("backlog.postgres_unavailable", error=repr(exc))

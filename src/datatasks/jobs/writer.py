@@ -22,7 +22,7 @@ import asyncpg
 import structlog
 
 from datatasks.core.config import QueueName
-from datatasks.core.db import is_db_unavailable
+from datatasks.core.db import is_postgres_outage
 from datatasks.core.errors import DataTasksError, DependencyUnavailable, InvalidParameters
 from datatasks.jobs.idempotency import IdempotencyKey
 from datatasks.models import JobStatus, JobType
@@ -278,7 +278,7 @@ def _fail(batch: _Batch, error: BaseException) -> None:
 def _as_outage(exc: BaseException) -> BaseException:
     """Postgres away or restarting (a refused connect, an admin shutdown, "not yet accepting
     connections", a timeout) is a 503 the client may retry, not a 500."""
-    if is_db_unavailable(exc) or isinstance(exc, OSError | TimeoutError):
+    if is_postgres_outage(exc):
         outage = DependencyUnavailable("the database is unavailable")
         outage.__cause__ = exc
         return outage

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from datatasks.core.config import Settings
-from datatasks.core.db import PostgresUnavailable, SessionMaker, guarded
+from datatasks.core.db import PostgresUnavailable, SessionMaker, guarded, postgres_only
 from datatasks.storage import Storage
 
 
@@ -30,13 +30,10 @@ class TaskContext:
     async def connect(self) -> AsyncIterator[asyncpg.Connection]:
         """A COPY connection for a job's work, which ends with PostgresUnavailable as soon as
         Postgres drops it (see `guarded`), and is had within `worker_db_timeout_s`."""
-        try:
+        async with postgres_only("cannot connect to Postgres"):
             conn: asyncpg.Connection = await self.pool.acquire(
                 timeout=self.settings.worker_db_timeout_s
             )
-        except (OSError, TimeoutError) as exc:
-            # asyncpg's connect raises the socket's own errors: here they can only mean Postgres.
-            raise PostgresUnavailable(f"cannot connect to Postgres: {exc!r}") from exc
         try:
             async with guarded(conn, None):
                 yield conn

@@ -15,9 +15,9 @@ from bullmq import DelayedError, UnrecoverableError
 
 from datatasks.core.config import QueueName
 from datatasks.core.db import (
-    PostgresUnavailable,
     is_db_unavailable,
     is_deterministic_db_error,
+    postgres_only,
 )
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.jobs import lifecycle
@@ -146,12 +146,11 @@ class Processor:
 
     async def _record(self, transition: Awaitable[T]) -> T:
         """A job row transition, bounded like every other step on Postgres."""
-        try:
-            async with asyncio.timeout(self.ctx.settings.worker_db_timeout_s):
-                return await transition
-        except (OSError, TimeoutError) as exc:
-            # Only Postgres is spoken to here: a socket error or a timeout is its outage.
-            raise PostgresUnavailable(f"recording the job's state: {exc!r}") from exc
+        async with (
+            postgres_only("recording the job's state"),
+            asyncio.timeout(self.ctx.settings.worker_db_timeout_s),
+        ):
+            return await transition
 
     async def _run(
         self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int
