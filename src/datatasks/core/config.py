@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     # Dispatchers (one per worker) are woken by each commit; they also sweep the outbox this
     # often, as a backstop (see worker/dispatcher).
     dispatch_sweep_s: float = Field(default=1.0, gt=0, le=60)
+    # Jobs a dispatcher moves per transaction (one addBulk per queue).
+    dispatch_batch: int = Field(default=1_000, ge=1, le=10_000)
     # Live job rows untouched this long are checked against their queue (see worker/reconciler).
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     reconcile_quiet_s: float = Field(default=60.0, ge=0)

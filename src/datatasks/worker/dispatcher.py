@@ -29,8 +29,6 @@ from datatasks.jobs.writer import outbox_channel
 
 log = structlog.stdlib.get_logger("datatasks.dispatcher")
 
-BATCH = 1_000
-
 _TAKE = """
 SELECT o.job_id, o.queue, o.request_id, j.type,
        extract(epoch FROM clock_timestamp() - o.created_at) AS waited_s
@@ -66,7 +64,7 @@ class Dispatcher:
     async def _drain(self) -> None:
         """Dispatch until the outbox is empty (or a round fails: the next wake-up retries)."""
         try:
-            while await self.dispatch_once() == BATCH:
+            while await self.dispatch_once() == self._settings.dispatch_batch:
                 pass
         except Exception as exc:
             if is_db_unavailable(exc) or isinstance(exc, DependencyUnavailable | OSError):
@@ -75,9 +73,10 @@ class Dispatcher:
                 log.exception("dispatch.error")
 
     async def dispatch_once(self) -> int:
-        """One round: up to BATCH entries to their queues. Returns how many were dispatched."""
+        """One round: up to DISPATCH_BATCH entries to their queues. Returns how many were
+        dispatched."""
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_TAKE, BATCH)
+            rows = await conn.fetch(_TAKE, self._settings.dispatch_batch)
             if not rows:
                 return 0
             by_queue: dict[QueueName, list[QueuedJob]] = defaultdict(list)
