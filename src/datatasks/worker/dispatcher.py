@@ -76,6 +76,11 @@ class Dispatcher:
         """One round: up to DISPATCH_BATCH entries to their queues. Returns how many were
         dispatched."""
         async with self._pool.acquire() as conn, conn.transaction():
+            # The delete need not wait for its WAL flush: lost in a crash, it only makes the
+            # entries dispatched again, which is a no-op. (The API's commit, the one a 202
+            # promises, stays synchronous.) Spares a disk flush per round, which at one
+            # request at a time is one per job, in line with the API's own.
+            await conn.execute("SET LOCAL synchronous_commit = off")
             rows = await conn.fetch(_TAKE, self._settings.dispatch_batch)
             if not rows:
                 return 0
