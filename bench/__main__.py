@@ -1,4 +1,4 @@
-"""`make bench`: generation rate vs raw COPY, and enqueue latency vs a bare endpoint.
+"""`make bench`: the heavy paths against raw COPY and disk, the enqueue path against its peer.
 
 Everything runs in one go on this machine, against a throwaway schema and queue prefix, so the
 ratios compare like with like. Prints a table and writes the figures to a JSON file.
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from bench import exports, generation, http, uploads
+from bench import enqueue, exports, generation, uploads
 from bench.service import bench_settings, running_service
 
 
@@ -35,10 +35,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             results["uploads"] = await uploads.run(
                 service, args.upload_mb, args.repeat, service.storage_dir
             )
-    if "http" in args.only:
-        # No worker: the enqueue path alone is measured; the queued jobs are dropped after.
-        async with running_service(bench_settings(), worker=False) as service:
-            results["http"] = await http.run(service, args.seconds)
+    if "enqueue" in args.only:
+        results["enqueue"] = await enqueue.run(args.seconds, args.rounds)
     return results
 
 
@@ -79,13 +77,20 @@ def _print(results: dict[str, Any]) -> None:
             f"  ingest job                     {up['ingest_rows_per_min']:>10,} rows/min"
             f"  ratio {up['ingest_ratio']} (target >= 0.5)"
         )
-    if rows := results.get("http"):
-        print(f"\n{'endpoint':<26}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  statuses")
-        for r in rows:
+    if enq := results.get("enqueue"):
+        print(f"\nEnqueue path, median of {enq['rounds']} rounds (ratio: req/s against the peer's)")
+        print(
+            f"{'endpoint':<18}{'server':<28}{'clients':>7}{'req/s':>9}{'ratio':>7}"
+            f"{'p50 ms':>8}{'p99 ms':>8}  statuses"
+        )
+        for r in enq["rows"]:
             print(
-                f"{r['endpoint']:<26}{r['concurrency']:>8}{r['rps']:>10}{r['p50_ms']:>9}"
-                f"{r['p99_ms']:>9}  {r['statuses']}"
+                f"{r['endpoint']:<18}{r['server']:<28}{r['clients']:>7}{r['rps']:>9,.0f}"
+                f"{r.get('ratio_to_peer', ''):>7}{r['p50_ms']:>8}{r['p99_ms']:>8}  {r['statuses']}"
             )
+        print("Dispatch delay (row written -> job in its queue), 50-connection rounds")
+        for server, d in enq["dispatch_delay"].items():
+            print(f"  {server:<28}{d['jobs']:>8,} jobs  p50 {d['p50_ms']} ms  p99 {d['p99_ms']} ms")
 
 
 def main() -> None:
@@ -94,11 +99,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="raw/worker pairs")
     parser.add_argument("--upload-mb", type=int, default=100, help="size of the uploaded file")
     parser.add_argument("--seconds", type=float, default=5.0, help="per HTTP measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="enqueue rounds (all servers each)")
     parser.add_argument(
         "--only",
         nargs="+",
-        default=["generation", "exports", "uploads", "http"],
-        choices=["generation", "exports", "uploads", "http"],
+        default=["generation", "exports", "uploads", "enqueue"],
+        choices=["generation", "exports", "uploads", "enqueue"],
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
     args = parser.parse_args()

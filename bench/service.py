@@ -28,7 +28,7 @@ def bench_settings() -> Settings:
     return load_settings(database_schema=f"bench_{run}", queue_prefix=f"bench-{run}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -39,7 +39,7 @@ class Service:
     def __init__(self, settings: Settings, storage_dir: Path) -> None:
         self.settings = settings
         self.storage_dir = storage_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,

@@ -7,7 +7,6 @@ import asyncio
 import csv
 import os
 import random
-import socket
 import statistics
 import sys
 import time
@@ -20,7 +19,7 @@ import asyncpg
 import httpx
 import orjson
 
-from bench.service import Service
+from bench.service import Service, free_port
 
 COLUMNS = [
     "id",
@@ -91,7 +90,7 @@ def _rss_mb(pid: int, field: str) -> float:
 
 async def raw_http_rate(source: Path, directory: Path) -> float:
     """MiB/s of `curl --data-binary` into bench/raw_upload.py: the HTTP path's ceiling."""
-    port = _free_port()
+    port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.raw_upload", str(port), str(directory)
     )
@@ -120,13 +119,6 @@ async def raw_http_rate(source: Path, directory: Path) -> float:
     finally:
         server.terminate()
         await server.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def upload_rate(service: Service, source: Path, api_pid: int) -> dict[str, Any]:
