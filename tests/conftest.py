@@ -20,9 +20,9 @@ from sqlalchemy import text
 from datatasks.core.config import Environment, QueueName, QueueSettings, Settings, load_settings
 from datatasks.core.db import SessionMaker, create_engine, create_sessionmaker
 from datatasks.core.logging import configure_logging
+from datatasks.jobs.execution import Handler
 from datatasks.migrations.runner import upgrade
 from datatasks.models import Job
-from datatasks.worker.context import Handler
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.main import run_worker as run_worker_process
 from tests.helpers import api_client

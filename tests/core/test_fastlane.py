@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -65,7 +65,9 @@ CASES: dict[str, tuple[str, bytes, dict[str, str]]] = {
 async def _client(settings: Settings, *, lane: bool) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     if not lane:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not FastLaneMiddleware]
+        app.user_middleware = [
+            m for m in app.user_middleware if cast(object, m.cls) is not FastLaneMiddleware
+        ]
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -15,8 +15,8 @@ import pytest
 from datatasks.core.config import Settings
 from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.generation.task import run_generation
+from datatasks.jobs.execution import TaskContext
 from datatasks.storage.local import LocalStorage
-from datatasks.worker.context import TaskContext
 
 ALL_TYPES: list[dict[str, Any]] = [
     {"name": "id", "type": "uuid"},
@@ -169,7 +169,7 @@ async def test_two_deliveries_at_once_write_each_chunk_once(
     job_id = uuid.UUID(accepted["job_id"])
     results = await asyncio.gather(run_generation(ctx, job_id), run_generation(ctx, job_id))
     # The two really raced: one found the checkpoint moved by the other and skipped ahead.
-    assert any("generation.checkpoint_moved" in str(r.msg) for r in caplog.records)
+    assert any("job.checkpoint_moved" in str(r.msg) for r in caplog.records)
     assert results[0] == results[1]
     rows = await records_of(pool, results[0]["dataset_id"])
     assert len(rows) == 8_000

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
-from datatasks.worker.context import TaskContext
+from datatasks.jobs.execution import TaskContext
 from tests.helpers import queue_state
 
 BIG = {

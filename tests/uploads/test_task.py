@@ -19,9 +19,9 @@ from sqlalchemy import text
 
 from datatasks.core.config import Settings
 from datatasks.core.db import SessionMaker, create_copy_pool
+from datatasks.jobs.execution import TaskContext
 from datatasks.storage import create_storage
 from datatasks.uploads.task import run_ingest
-from datatasks.worker.context import TaskContext
 from tests.helpers import api_client
 from tests.uploads.test_upload import INGEST, dataset_rows, upload
 

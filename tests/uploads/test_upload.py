@@ -316,8 +316,8 @@ async def test_an_interrupted_ingest_resumes_without_duplicates(
     from concurrent.futures import ThreadPoolExecutor
 
     from datatasks.core.db import create_copy_pool
+    from datatasks.jobs.execution import TaskContext
     from datatasks.uploads.task import run_ingest
-    from datatasks.worker.context import TaskContext
 
     settings = settings.model_copy(update={"ingest_chunk_size": 1_000})
     rows = [{"i": str(i)} for i in range(100_000)]
@@ -377,8 +377,8 @@ async def test_two_deliveries_of_one_ingest_write_each_record_once(
     from concurrent.futures import ThreadPoolExecutor
 
     from datatasks.core.db import create_copy_pool
+    from datatasks.jobs.execution import TaskContext
     from datatasks.uploads.task import run_ingest
-    from datatasks.worker.context import TaskContext
 
     settings = settings.model_copy(update={"ingest_chunk_size": 1_000})
     rows = [{"i": str(i)} for i in range(30_000)]

@@ -15,7 +15,7 @@ from datatasks.core.config import QueueName, QueueSettings, Settings
 from datatasks.core.db import PostgresUnavailable
 from datatasks.core.errors import JobFailed
 from datatasks.core.queue import Queues, connection_options
-from datatasks.worker.context import TaskContext
+from datatasks.jobs.execution import TaskContext
 from datatasks.worker.processor import Processor
 from tests.helpers import dispatch, queue_state
 

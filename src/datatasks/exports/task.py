@@ -9,14 +9,12 @@ it again from the start.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
-import asyncpg
 import structlog
 
-from datatasks.core.errors import JobCancelled, JobFailed
+from datatasks.core.errors import JobFailed
 from datatasks.exports.parquet import write_parquet
 from datatasks.exports.query import (
     Columns,
@@ -29,17 +27,15 @@ from datatasks.exports.query import (
 )
 from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
 from datatasks.exports.sink import JsonArrayFraming, Pipe
+from datatasks.jobs.execution import RunningJob, TaskContext
 from datatasks.storage.hashing import HashingWriter
 from datatasks.storage.links import issue_link
-from datatasks.worker.context import TaskContext
-from datatasks.worker.rows import load_params
 
 log = structlog.stdlib.get_logger("datatasks.exports")
 
 # COPY's CSV format with control characters as quote and delimiter never quotes a JSON text
 # (JSON escapes every control character), so each line is exactly one record's JSON.
 _JSON_LINES = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
-_PROGRESS_EVERY_S = 1.0
 # CSV and Parquet select a column per field, and Postgres takes at most 1664 in one SELECT.
 _COLUMNAR = (ExportFormat.csv, ExportFormat.parquet)
 MAX_COLUMNS = 1_600
@@ -55,13 +51,13 @@ def download_path(job_id: uuid.UUID) -> str:
 
 
 async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.connect() as conn:
-        params = await load_params(conn, job_id, ExportRequest)
+    async with RunningJob.open(ctx, job_id) as job:
+        conn = job.conn
+        params = await job.params(ExportRequest)
         columns = await resolve_columns(conn, params)
         select = filtered(params)
         # The planner's estimate, not count(*): progress needs no second pass over the rows.
-        total = await estimate_rows(conn, params)
-        await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, total)
+        await job.set_total(await estimate_rows(conn, params))
         if not columns.fields and await conn.fetchval(select.exists_sql(), *select.args):
             raise JobFailed("the matching records have no fields to export; name them in `fields`")
         if params.format in _COLUMNAR and len(columns.fields) > MAX_COLUMNS:
@@ -73,20 +69,19 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         filename = params.download_name(job_id)
         key = export_key(job_id, filename)
         content_type = params.content_type
-        progress = _Progress(ctx, job_id)
         async with ctx.storage.create(key, content_type=content_type) as writer:
             sink = HashingWriter(writer, gzip=params.gzipped)
             if params.format is ExportFormat.parquet:
                 codec = "gzip" if params.compression is Compression.gzip else "none"
                 rows = await write_parquet(
-                    conn, select, columns, sink, codec=codec, on_rows=progress.update
+                    conn, select, columns, sink, codec=codec, on_rows=job.report
                 )
             else:
-                rows = await _copy_out(conn, params, columns, sink, progress)
+                rows = await _copy_out(job, params, columns, sink)
             await sink.finish()
         try:
             # Completion sets done to the total: make the total exact.
-            await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", job_id, rows)
+            await job.set_total(rows)
             url, expires_at = await issue_link(
                 ctx.settings,
                 ctx.storage,
@@ -116,11 +111,7 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def _copy_out(
-    conn: asyncpg.Connection,
-    params: ExportRequest,
-    columns: Columns,
-    sink: HashingWriter,
-    progress: _Progress,
+    job: RunningJob, params: ExportRequest, columns: Columns, sink: HashingWriter
 ) -> int:
     select = filtered(params)
     target: HashingWriter | JsonArrayFraming = sink
@@ -144,46 +135,17 @@ async def _copy_out(
         nonlocal received
         received += len(data)
         await pipe.put(data)
-        if progress.due():
+        if job.report_due():
             # Rows so far, from this chunk's rows per byte: counting every newline of the
             # stream would cost more than progress is worth. (COPY's status gives the exact
             # count at the end.)
-            await progress.report(received * data.count(b"\n") // len(data))
+            await job.report(received * data.count(b"\n") // len(data))
 
     try:
-        status: str = await conn.copy_from_query(query, *select.args, output=output, **options)
+        status: str = await job.conn.copy_from_query(query, *select.args, output=output, **options)
         await pipe.close()
     finally:
         await pipe.abort()
     if isinstance(target, JsonArrayFraming):
         await target.finish()
     return int(status.split()[-1])
-
-
-class _Progress:
-    """Writes rows-done to the job row about once a second, and stops a cancelled job."""
-
-    def __init__(self, ctx: TaskContext, job_id: uuid.UUID) -> None:
-        self._ctx = ctx
-        self._job_id = job_id
-        self._next = time.monotonic() + _PROGRESS_EVERY_S
-
-    def due(self) -> bool:
-        return time.monotonic() >= self._next
-
-    async def update(self, done: int) -> None:
-        """Report `done` if a report is due."""
-        if self.due():
-            await self.report(done)
-
-    async def report(self, done: int) -> None:
-        self._next = time.monotonic() + _PROGRESS_EVERY_S
-        async with self._ctx.connect() as conn, self._ctx.step(conn):
-            status = await conn.fetchval(
-                "UPDATE jobs SET progress_done = $2, updated_at = now() WHERE id = $1 "
-                "RETURNING status",
-                self._job_id,
-                done,
-            )
-        if status == "cancelled":
-            raise JobCancelled(f"job {self._job_id} was cancelled")

@@ -17,8 +17,8 @@ import structlog
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import create_copy_pool, create_engine, create_sessionmaker
 from datatasks.core.queue import Queues, connection_options
+from datatasks.jobs.execution import Handler, TaskContext
 from datatasks.storage import create_storage
-from datatasks.worker.context import Handler, TaskContext
 from datatasks.worker.dispatcher import Dispatcher
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.processor import Processor

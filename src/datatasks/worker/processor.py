@@ -21,7 +21,7 @@ from datatasks.core.db import (
 )
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.jobs import lifecycle
-from datatasks.worker.context import Handler, TaskContext
+from datatasks.jobs.execution import Handler, TaskContext
 
 log = structlog.stdlib.get_logger("datatasks.worker")
 T = TypeVar("T")
