@@ -25,22 +25,15 @@ log = structlog.stdlib.get_logger("datatasks.cli")
 
 
 def _queues(value: str) -> list[QueueName]:
-    from datatasks.worker.handlers import HANDLERS
-
     names = [v.strip() for v in value.split(",") if v.strip()]
     try:
         queues = [QueueName(n) for n in names]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc}; queues are {', '.join(QueueName)}") from None
-    missing = [q.value for q in queues if q not in HANDLERS]
-    if missing:
-        raise argparse.ArgumentTypeError(f"no handler for queue(s) {', '.join(missing)} yet")
     return queues
 
 
 def _parser() -> argparse.ArgumentParser:
-    from datatasks.worker.handlers import HANDLERS
-
     parser = argparse.ArgumentParser(prog="datatasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations (safe to run twice)")
@@ -54,8 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--queues",
         type=_queues,
-        default=list(HANDLERS),
-        help=f"comma-separated (default: {','.join(HANDLERS)})",
+        default=list(QueueName),
+        help=f"comma-separated (default: {','.join(QueueName)})",
     )
     worker.add_argument("--concurrency", type=int, default=None, help="jobs at once, per queue")
     run = sub.add_parser("run", help="migrate, then run the API and one worker together")

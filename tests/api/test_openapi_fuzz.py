@@ -46,11 +46,11 @@ from datatasks.app import create_app
 from datatasks.core.config import Environment, Settings, load_settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.problems import PROBLEM_JSON
-from datatasks.exports.task import download_path
+from datatasks.exports.locations import download_path
 from datatasks.models import Job, JobStatus, JobType
 from datatasks.storage import create_storage
 from datatasks.storage.links import issue_link
-from datatasks.uploads.task import rejects_key, rejects_path
+from datatasks.uploads.locations import rejects_key, rejects_path
 
 # Fuzzing-phase requests per operation, on top of its examples and coverage cases.
 MAX_EXAMPLES = 500

@@ -14,7 +14,8 @@ import pytest
 
 from datatasks.generation import words
 from datatasks.generation.fields import FieldSpec, parse_field
-from datatasks.generation.generator import BLOCK_SIZE, generate_json_rows
+from datatasks.generation.generator import generate_json_rows
+from datatasks.generation.sizing import BLOCK_SIZE
 
 ALL_TYPES_SCHEMA: list[dict[str, Any]] = [
     {"name": "uuid", "type": "uuid"},

@@ -5,8 +5,8 @@ from typing import Any
 import httpx
 
 from datatasks.generation.fields import parse_field
-from datatasks.generation.generator import BLOCK_SIZE, generate_json_rows
-from datatasks.generation.sizing import MAX_RECORD_BYTES, chunk_rows, record_bytes
+from datatasks.generation.generator import generate_json_rows
+from datatasks.generation.sizing import BLOCK_SIZE, MAX_RECORD_BYTES, chunk_rows, record_bytes
 
 EVERY_TYPE: list[dict[str, Any]] = [
     {"name": "id", "type": "uuid"},

@@ -11,7 +11,7 @@ import pytest
 from datatasks.core.config import Settings
 from datatasks.storage.links import issue_link
 from datatasks.storage.local import LocalStorage
-from datatasks.uploads.task import rejects_key, rejects_path
+from datatasks.uploads.locations import rejects_key, rejects_path
 
 CONTENT = bytes(range(100))
 HUGE = "9" * 4301  # past Python's int-string limit (4,300 digits)

@@ -11,13 +11,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from datatasks.core.config import QueueName
-from datatasks.core.deps import BacklogDep, SessionDep, SettingsDep, StorageDep, WriterDep
 from datatasks.core.errors import Conflict, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
+from datatasks.deps import BacklogDep, SessionDep, SettingsDep, StorageDep, WriterDep
+from datatasks.exports.locations import download_path
 from datatasks.exports.schemas import ExportRequest
-from datatasks.exports.task import download_path
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from datatasks.core.errors import JobFailed
+from datatasks.exports.locations import download_path, export_key
 from datatasks.exports.parquet import write_parquet
 from datatasks.exports.query import (
     Columns,
@@ -39,15 +40,6 @@ _JSON_LINES = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
 # CSV and Parquet select a column per field, and Postgres takes at most 1664 in one SELECT.
 _COLUMNAR = (ExportFormat.csv, ExportFormat.parquet)
 MAX_COLUMNS = 1_600
-
-
-def export_key(job_id: uuid.UUID, filename: str) -> str:
-    return f"exports/{job_id}/{filename}"
-
-
-def download_path(job_id: uuid.UUID) -> str:
-    """The API route that serves a finished export (through a signed link)."""
-    return f"/exports/{job_id}/download"
 
 
 async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:

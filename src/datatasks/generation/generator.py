@@ -17,11 +17,9 @@ from numpy.typing import NDArray
 from datatasks.generation import fields as kinds
 from datatasks.generation import words
 from datatasks.generation.fields import FieldSpec
+from datatasks.generation.sizing import BLOCK_SIZE, PARAGRAPH_SENTENCE_WORDS
 
-BLOCK_SIZE: Final = 1024
 _SEED_LIMIT: Final = 2**63
-# Words per sentence inside a paragraph; paragraphs only expose the sentence count.
-PARAGRAPH_SENTENCE_WORDS: Final = (4, 12)
 
 _EPOCH_DATE: Final = dt.date(1970, 1, 1)
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

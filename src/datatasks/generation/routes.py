@@ -8,11 +8,11 @@ import orjson
 from fastapi import APIRouter, Depends, Response
 
 from datatasks.core.config import QueueName
-from datatasks.core.deps import BacklogDep, SettingsDep, WriterDep
 from datatasks.core.errors import InvalidParameters
 from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
+from datatasks.deps import BacklogDep, SettingsDep, WriterDep
 from datatasks.generation.fields import catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -16,12 +16,9 @@ from pydantic import (
 from datatasks.core.storable import StorableRequest
 from datatasks.generation.fields import INT64_MAX, INT64_MIN, FieldSpec, SequenceField
 from datatasks.generation.sizing import MAX_RECORD_BYTES, record_bytes
+from datatasks.models.dataset import RecordType
 
 MAX_SEED = 2**63 - 1
-RecordType = Annotated[
-    str,
-    Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$", examples=["user"]),
-]
 
 
 class GenerateRequest(StorableRequest):

@@ -11,7 +11,12 @@ import orjson
 from datatasks.generation import fields as kinds
 from datatasks.generation import words
 from datatasks.generation.fields import FieldSpec
-from datatasks.generation.generator import BLOCK_SIZE, PARAGRAPH_SENTENCE_WORDS
+
+# The generator's shape, here rather than in generator.py so that validating a request needs
+# no numpy: records come in blocks of BLOCK_SIZE (a chunk is whole blocks), and a paragraph's
+# sentences have this many words.
+BLOCK_SIZE: Final = 1024
+PARAGRAPH_SENTENCE_WORDS: Final = (4, 12)
 
 # A record (its JSON text) may take at most this much; a typical one takes a few hundred bytes.
 MAX_RECORD_BYTES: Final = 64 * 1024

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from datatasks.core.deps import QueuesDep, SettingsDep
 from datatasks.core.errors import DependencyUnavailable
 from datatasks.core.problems import responses
+from datatasks.deps import QueuesDep, SettingsDep
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from datatasks.core.deps import QueuesDep, SessionDep
 from datatasks.core.problems import responses
+from datatasks.deps import QueuesDep, SessionDep
 from datatasks.jobs import service
 from datatasks.jobs.schemas import JobOut, JobPage
 from datatasks.models import JobStatus, JobType

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datatasks.models.base import Base, TimestampMixin
+
+# What a dataset's records are of (`user`, `order`): every request names it the same way.
+RECORD_TYPE_PATTERN = r"^[a-z0-9_]+$"
+RECORD_TYPE_MAX = 64
+RecordType = Annotated[
+    str,
+    Field(min_length=1, max_length=RECORD_TYPE_MAX, pattern=RECORD_TYPE_PATTERN, examples=["user"]),
+]
 
 
 class DatasetSource(StrEnum):
@@ -28,7 +37,7 @@ class Dataset(TimestampMixin, Base):
         UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="SET NULL"), unique=True
     )
     name: Mapped[str | None] = mapped_column(String(255))
-    record_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    record_type: Mapped[str] = mapped_column(String(RECORD_TYPE_MAX), nullable=False)
     source: Mapped[DatasetSource] = mapped_column(String(16), nullable=False)
     schema: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     row_count: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datatasks.core.config import Settings, StorageBackend
 from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage, StorageFull
 from datatasks.storage.local import LocalStorage
-from datatasks.storage.s3 import S3Storage
 
 __all__ = ["ObjectInfo", "ObjectWriter", "Storage", "StorageFull", "create_storage"]
 
@@ -14,6 +13,9 @@ def create_storage(settings: Settings) -> Storage:
     """The configured backend. Makes no connection (S3 connects on first use); the caller owns
     the result and must `await storage.close()` at shutdown."""
     if settings.storage_backend is StorageBackend.s3:
+        # Imported only when configured: aiobotocore is a third of the API's start-up.
+        from datatasks.storage.s3 import S3Storage
+
         secret = settings.s3_secret_access_key
         return S3Storage(
             settings.s3_bucket,

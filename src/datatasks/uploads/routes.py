@@ -20,26 +20,27 @@ from streaming_form_data.parser import (
 from streaming_form_data.validators import ValidationError as FieldTooLarge
 
 from datatasks.core.config import QueueName
-from datatasks.core.deps import BacklogDep, SessionDep, SettingsDep, StorageDep
 from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
 from datatasks.core.problems import responses
 from datatasks.core.storable import NO_NUL
+from datatasks.deps import BacklogDep, SessionDep, SettingsDep, StorageDep
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader, original
 from datatasks.jobs.schemas import status_url
 from datatasks.models import JobStatus, JobType, Upload
+from datatasks.models.dataset import RECORD_TYPE_MAX, RECORD_TYPE_PATTERN
 from datatasks.storage import StorageFull
 from datatasks.storage.links import serve, verify
+from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
 from datatasks.uploads.sniff import EmptyContent, Sniffed, UnsupportedContent
-from datatasks.uploads.task import rejects_key, rejects_path
 
 router = APIRouter(tags=["uploads"])
 log = structlog.stdlib.get_logger("datatasks.uploads")
 
-_RECORD_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
+_RECORD_TYPE = re.compile(RECORD_TYPE_PATTERN)
 # multipart/form-data with a `file` part and optional text fields, for the OpenAPI document.
 _FORM_SCHEMA = {
     "requestBody": {
@@ -53,7 +54,9 @@ _FORM_SCHEMA = {
                         "file": {"type": "string", "format": "binary"},
                         "record_type": {
                             "type": "string",
-                            "pattern": _RECORD_TYPE.pattern,
+                            "pattern": RECORD_TYPE_PATTERN,
+                            "minLength": 1,
+                            "maxLength": RECORD_TYPE_MAX,
                             "default": "upload",
                         },
                         "dataset_name": {"type": "string", "maxLength": 255},
@@ -106,7 +109,7 @@ async def upload(
     # Before reading 100 MB: a full ingest queue refuses the upload up front.
     backlog.ensure_room(QueueName.ingest)
     upload_id = uuid.uuid4()
-    key = f"uploads/{upload_id}/original"
+    key = original_key(upload_id)
     form = FormFields()
     try:
         # strict: a part that is not one of ours is refused, not silently skipped (and with
@@ -131,7 +134,7 @@ async def upload(
                 raise InvalidParameters(["body", "file"], "a `file` part is required")
             sniffed = target.finish_sniffing()
             record_type = form.value("record_type") or "upload"
-            if not _RECORD_TYPE.match(record_type):
+            if len(record_type) > RECORD_TYPE_MAX or not _RECORD_TYPE.match(record_type):
                 raise InvalidParameters(["body", "record_type"], "1-64 of a-z, 0-9 and _")
             dataset_name = form.value("dataset_name")
             if dataset_name is not None and len(dataset_name) > 255:

@@ -24,6 +24,7 @@ from datatasks.jobs.execution import ChunkWriter, JobDataset, RunningJob, TaskCo
 from datatasks.models import DatasetSource
 from datatasks.storage.base import ObjectWriter
 from datatasks.storage.links import issue_link
+from datatasks.uploads.locations import rejects_key, rejects_path
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
 from datatasks.uploads.rows import Output
 from datatasks.uploads.schemas import IngestParams
@@ -32,15 +33,6 @@ from datatasks.uploads.sniff import Sniffed
 log = structlog.stdlib.get_logger("datatasks.uploads")
 
 SAMPLE = 100
-
-
-def rejects_key(upload_id: uuid.UUID) -> str:
-    return f"uploads/{upload_id}/rejects.ndjson"
-
-
-def rejects_path(upload_id: uuid.UUID) -> str:
-    """The API route that serves an upload's rejects file (through a signed link)."""
-    return f"/uploads/{upload_id}/rejects"
 
 
 class _Rejects:
