@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop_refreshing = asyncio.Event()
         refreshing = asyncio.create_task(backlog.run(stop_refreshing))
         app.state.engine = engine
+        app.state.pool = pool
         app.state.storage = storage
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.queues = queues

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,11 +32,16 @@ async def _queues(request: Request) -> Queues:
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session per request. Routes that create jobs commit through `jobs.submit`; anything
+    """A session per request, for the routes that read jobs or change one (cancel, retry); anything
     left uncommitted is rolled back here."""
     sessionmaker: SessionMaker = request.app.state.sessionmaker
     async with sessionmaker() as session:
         yield session
+
+
+async def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
 
 
 async def _writer(request: Request) -> JobWriter:
@@ -58,4 +64,6 @@ StorageDep = Annotated[Storage, Depends(_storage)]
 QueuesDep = Annotated[Queues, Depends(_queues)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 WriterDep = Annotated[JobWriter, Depends(_writer)]
+# The API's asyncpg pool, for the few routes that write more than a job row (uploads).
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 BacklogDep = Annotated[Backlog, Depends(_backlog)]

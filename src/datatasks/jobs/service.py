@@ -1,4 +1,6 @@
-"""Reading and creating job rows. Services never commit: `submit` is the one place that does."""
+"""Job rows as clients see them: reading and listing, and the two transitions a client asks
+for (cancel, retry), each committed here. New jobs are written by jobs/writer.py (and an
+upload's by uploads/service.py, with its upload row)."""
 
 from __future__ import annotations
 
@@ -7,25 +9,15 @@ import binascii
 import contextlib
 import uuid
 from datetime import datetime
-from typing import Any, cast
 
 import orjson
-import structlog
-from sqlalchemy import Table, func, insert, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
-from datatasks.core.middleware import current_request_id
 from datatasks.core.queue import Queues
-from datatasks.jobs.idempotency import IdempotencyKey, original, release_expired
-from datatasks.jobs.writer import QUEUE_OF, Submitted, outbox_channel
-from datatasks.models import Job, JobStatus, JobType, OutboxEntry
-
-# The Core table: inserting through it skips the ORM's bulk-insert machinery.
-JOBS = cast(Table, Job.__table__)
-
-OUTBOX = cast(Table, OutboxEntry.__table__)
+from datatasks.jobs.writer import QUEUE_OF
+from datatasks.models import Job, JobStatus, JobType
 
 
 def parse_job_id(raw: str) -> uuid.UUID:
@@ -42,62 +34,6 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
     if job is None:
         raise NotFound(f"no job with id {str(job_id)!r}")
     return job
-
-
-async def submit(
-    session: AsyncSession,
-    *,
-    schema: str,
-    job_type: JobType,
-    params: dict[str, Any],
-    total: int,
-    idempotency: IdempotencyKey | None = None,
-    idempotency_ttl_s: int = 0,
-) -> Submitted:
-    """Write and commit the job row with its outbox entry, for routes whose job commits with
-    other rows of theirs (an upload's). The dispatchers add it to its queue (see
-    worker/dispatcher.py); the hot paths use the group-committing JobWriter instead.
-
-    With an Idempotency-Key already used for the same payload, nothing is written: the
-    original job is returned.
-    """
-    if idempotency is not None:
-        if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is not None:
-            return Submitted(job.id, job.status, replayed=True)
-        await release_expired(session, idempotency, ttl_s=idempotency_ttl_s)
-    job_id = uuid.uuid4()
-    # Bound for the rest of the request: the access log line then names the job it created.
-    structlog.contextvars.bind_contextvars(job_id=str(job_id))
-    request_id = current_request_id()
-    try:
-        await session.execute(
-            insert(JOBS).values(
-                id=job_id,
-                type=job_type,
-                params=params,
-                progress_total=total,
-                idempotency_key=idempotency.key if idempotency else None,
-                idempotency_fingerprint=idempotency.fingerprint if idempotency else None,
-            )
-        )
-        await session.execute(
-            insert(OUTBOX).values(
-                job_id=job_id,
-                queue=QUEUE_OF[job_type].value,
-                request_id=request_id,
-            )
-        )
-        await session.execute(select(func.pg_notify(outbox_channel(schema), "")))
-        await session.commit()
-    except IntegrityError:
-        # The same key in a request running at the same moment: that one won.
-        await session.rollback()
-        if idempotency is None:
-            raise
-        if (job := await original(session, idempotency, ttl_s=idempotency_ttl_s)) is None:
-            raise
-        return Submitted(job.id, job.status, replayed=True)
-    return Submitted(job_id, JobStatus.pending, replayed=False)
 
 
 def _encode_cursor(job: Job) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -132,23 +134,19 @@ class JobWriter:
 
     async def dataset_exists(self, dataset_id: uuid.UUID) -> bool:
         """For requests that name a dataset: one indexed lookup on the writer's pool."""
-        try:
+        with postgres_as_503():
             found: bool = await self._pool.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $1)", dataset_id
             )
-        except Exception as exc:
-            raise _as_outage(exc) from exc
         return found
 
     async def _original(self, key: IdempotencyKey) -> Submitted | None:
-        try:
+        with postgres_as_503():
             row = await self._pool.fetchrow(_ORIGINALS, [key.key], self._ttl)
-        except Exception as exc:
-            raise _as_outage(exc) from exc
         if row is None or row["expired"]:
             return None
         if row["idempotency_fingerprint"] != key.fingerprint:
-            raise _reused_key()
+            raise reused_key()
         return Submitted(row["id"], JobStatus(row["status"]), replayed=True)
 
     async def close(self) -> None:
@@ -170,7 +168,7 @@ class JobWriter:
             except BaseException as exc:
                 # The batch being written, or, when no connection could be had, the requests
                 # that were waiting for one. (After a delivered batch there is no one to tell.)
-                _fail(self._take() if batch is None else batch, _as_outage(exc))
+                _fail(self._take() if batch is None else batch, as_outage(exc))
                 if not isinstance(exc, Exception):
                     raise
 
@@ -187,7 +185,7 @@ class JobWriter:
         todo = jobs
         # A second round only for keys whose original had expired (freed in between).
         for round_ in range(2):
-            inserted = await self._insert(conn, todo)
+            inserted = await insert_jobs(conn, todo, self._channel)
             left_out = []
             for job in todo:
                 if job.id in inserted:
@@ -210,21 +208,6 @@ class JobWriter:
             )
         return [outcomes[job.id] for job in jobs]
 
-    async def _insert(self, conn: asyncpg.Connection, jobs: list[NewJob]) -> set[uuid.UUID]:
-        row = await conn.fetchrow(
-            _INSERT,
-            [j.id for j in jobs],
-            [j.job_type.value for j in jobs],
-            [j.params for j in jobs],
-            [j.total for j in jobs],
-            [j.idempotency.key if j.idempotency else None for j in jobs],
-            [j.idempotency.fingerprint if j.idempotency else None for j in jobs],
-            [QUEUE_OF[j.job_type].value for j in jobs],
-            [j.request_id for j in jobs],
-            self._channel,
-        )
-        return set(row["inserted"])
-
     async def _settle(
         self,
         conn: asyncpg.Connection,
@@ -245,7 +228,7 @@ class JobWriter:
             if original is None or (original["expired"] and free_expired):
                 again.append(job)
             elif original["idempotency_fingerprint"] != job.idempotency.fingerprint:
-                outcomes[job.id] = _reused_key()
+                outcomes[job.id] = reused_key()
             else:
                 status = JobStatus(original["status"])
                 outcomes[job.id] = Submitted(original["id"], status, replayed=True)
@@ -257,6 +240,25 @@ class JobWriter:
                 self._ttl,
             )
         return again
+
+
+async def insert_jobs(conn: asyncpg.Connection, jobs: list[NewJob], channel: str) -> set[uuid.UUID]:
+    """Insert `jobs` with their outbox entries and wake the dispatchers at commit, in one
+    statement (in the caller's transaction, if it has one). Returns the ids inserted: a job
+    whose Idempotency-Key is taken is left out."""
+    row = await conn.fetchrow(
+        _INSERT,
+        [j.id for j in jobs],
+        [j.job_type.value for j in jobs],
+        [j.params for j in jobs],
+        [j.total for j in jobs],
+        [j.idempotency.key if j.idempotency else None for j in jobs],
+        [j.idempotency.fingerprint if j.idempotency else None for j in jobs],
+        [QUEUE_OF[j.job_type].value for j in jobs],
+        [j.request_id for j in jobs],
+        channel,
+    )
+    return set(row["inserted"])
 
 
 def _deliver(batch: _Batch, outcomes: list[Submitted | Exception]) -> None:
@@ -275,7 +277,7 @@ def _fail(batch: _Batch, error: BaseException) -> None:
             future.set_exception(error)
 
 
-def _as_outage(exc: BaseException) -> BaseException:
+def as_outage(exc: BaseException) -> BaseException:
     """Postgres away or restarting (a refused connect, an admin shutdown, "not yet accepting
     connections", a timeout) is a 503 the client may retry, not a 500."""
     if is_postgres_outage(exc):
@@ -285,7 +287,18 @@ def _as_outage(exc: BaseException) -> BaseException:
     return exc
 
 
-def _reused_key() -> DataTasksError:
+@contextmanager
+def postgres_as_503() -> Iterator[None]:
+    """Around a request's Postgres calls: an outage is raised as the 503 of `as_outage`."""
+    try:
+        yield
+    except Exception as exc:
+        if (outage := as_outage(exc)) is not exc:
+            raise outage from exc
+        raise
+
+
+def reused_key() -> DataTasksError:
     return InvalidParameters(
         ["header", "Idempotency-Key"],
         "this key was already used with a different payload",

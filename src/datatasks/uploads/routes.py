@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from typing import Annotated
@@ -22,20 +21,21 @@ from streaming_form_data.validators import ValidationError as FieldTooLarge
 from datatasks.core.config import QueueName
 from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
 from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
+from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
 from datatasks.core.storable import NO_NUL
-from datatasks.deps import BacklogDep, SessionDep, SettingsDep, StorageDep
-from datatasks.jobs import service as jobs
-from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader, original
+from datatasks.deps import BacklogDep, PoolDep, SettingsDep, StorageDep
+from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import status_url
-from datatasks.models import JobStatus, JobType, Upload
 from datatasks.models.dataset import RECORD_TYPE_MAX, RECORD_TYPE_PATTERN
 from datatasks.storage import StorageFull
 from datatasks.storage.links import serve, verify
+from datatasks.uploads import service
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
-from datatasks.uploads.sniff import EmptyContent, Sniffed, UnsupportedContent
+from datatasks.uploads.service import StoredUpload
+from datatasks.uploads.sniff import EmptyContent, UnsupportedContent
 
 router = APIRouter(tags=["uploads"])
 log = structlog.stdlib.get_logger("datatasks.uploads")
@@ -95,7 +95,7 @@ class InsufficientStorage(DataTasksError):
 async def upload(
     request: Request,
     response: Response,
-    session: SessionDep,
+    pool: PoolDep,
     backlog: BacklogDep,
     settings: SettingsDep,
     storage: StorageDep,
@@ -161,72 +161,6 @@ async def upload(
         log.info("upload.client_disconnected", upload_id=str(upload_id))
         raise
 
-    try:
-        return await _record(
-            session,
-            settings,
-            storage,
-            response,
-            upload_id=upload_id,
-            key=key,
-            target=target,
-            sniffed=sniffed,
-            record_type=record_type,
-            dataset_name=dataset_name,
-            idempotency_key=idempotency_key,
-        )
-    except BaseException:
-        # The file is stored but the request failed before Postgres recorded it (a job that
-        # could not be queued is recorded, and kept: it can be retried).
-        if not await _recorded(session, upload_id):
-            await asyncio.shield(storage.delete(key))
-        raise
-
-
-async def _recorded(session: SessionDep, upload_id: uuid.UUID) -> bool:
-    try:
-        await session.rollback()
-        return await session.get(Upload, upload_id) is not None
-    except Exception:
-        return False
-
-
-async def _record(
-    session: SessionDep,
-    settings: SettingsDep,
-    storage: StorageDep,
-    response: Response,
-    *,
-    upload_id: uuid.UUID,
-    key: str,
-    target: FileTarget,
-    sniffed: Sniffed,
-    record_type: str,
-    dataset_name: str | None,
-    idempotency_key: str | None,
-) -> UploadAccepted:
-    """The stored upload's row and its ingest job, committed together."""
-    # A repeat (same key, same file and fields) gets the original upload; this copy goes.
-    idempotency = IdempotencyKey.of(
-        idempotency_key,
-        {"sha256": target.sha256, "record_type": record_type, "dataset_name": dataset_name},
-    )
-    if idempotency is not None:
-        earlier = await original(session, idempotency, ttl_s=settings.idempotency_ttl_s)
-        if earlier is not None:
-            await storage.delete(key)
-            return await _replayed(session, response, earlier.id, earlier.status)
-
-    session.add(
-        Upload(
-            id=upload_id,
-            original_filename=target.filename,
-            content_type=sniffed.format.value,
-            size=target.size,
-            sha256=target.sha256,
-            storage_key=key,
-        )
-    )
     params = IngestParams(
         upload_id=upload_id,
         key=key,
@@ -236,50 +170,30 @@ async def _record(
         record_type=record_type,
         dataset_name=dataset_name,
     )
-    # The upload row is committed with the job (submit commits the session).
-    job = await jobs.submit(
-        session,
-        schema=settings.database_schema,
-        job_type=JobType.ingest,
-        params=params.model_dump(mode="json"),
-        total=target.size,
+    # A repeat is the same key with the same file and fields.
+    idempotency = IdempotencyKey.of(
+        idempotency_key,
+        {"sha256": target.sha256, "record_type": record_type, "dataset_name": dataset_name},
+    )
+    # From here on the service decides what becomes of the stored file.
+    accepted = await service.accept(
+        pool,
+        settings,
+        storage,
+        StoredUpload(upload_id, key, target.filename, target.size, target.sha256, params),
         idempotency=idempotency,
-        idempotency_ttl_s=settings.idempotency_ttl_s,
+        request_id=current_request_id(),
     )
-    if job.replayed:  # the same key in a request that ran at the same moment
-        await storage.delete(key)
-        return await _replayed(session, response, job.job_id, job.status)
-    location = status_url(job.job_id)
+    location = status_url(accepted.job.job_id)
     response.headers["Location"] = location
     return UploadAccepted(
-        job_id=job.job_id,
+        job_id=accepted.job.job_id,
+        status=accepted.job.status,
         status_url=location,
-        upload_id=upload_id,
-        size=target.size,
-        sha256=target.sha256,
-        content_type=sniffed.format,
-    )
-
-
-async def _replayed(
-    session: SessionDep, response: Response, job_id: uuid.UUID, status: JobStatus
-) -> UploadAccepted:
-    """The answer the original request with this Idempotency-Key got."""
-    job = await jobs.get_job(session, job_id)
-    params = IngestParams.model_validate(job.params)
-    upload = await session.get(Upload, params.upload_id)
-    if upload is None:
-        raise NotFound(f"the upload of job {job_id} is gone")
-    location = status_url(job_id)
-    response.headers["Location"] = location
-    return UploadAccepted(
-        job_id=job_id,
-        status=status,
-        status_url=location,
-        upload_id=upload.id,
-        size=upload.size,
-        sha256=upload.sha256,
-        content_type=params.format,
+        upload_id=accepted.upload_id,
+        size=accepted.size,
+        sha256=accepted.sha256,
+        content_type=accepted.params.format,
     )
 
 
