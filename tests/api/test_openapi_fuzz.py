@@ -127,15 +127,26 @@ JOB_IDS = (
     GENERATE_CANCELLED,
     UNKNOWN,
 )
-EXPORT_KEY = f"exports/{EXPORT_DONE}/export.csv"
+EXPORT_PARAMS = {"format": "csv", "filename": "seeded"}
+EXPORT_KEY = f"exports/{EXPORT_DONE}/seeded.csv"  # as the task names it from those parameters
 EXPORT_RESULT = {
     "rows": 2,
+    "bytes": 16,
+    "sha256": "0" * 64,
     "format": "csv",
     "compression": "none",
     "fields": ["id", "name"],
     "filename": "seeded.csv",
-    "content_type": "text/csv; charset=utf-8",
-    "key": EXPORT_KEY,
+    "download_url": "/exports/x/download",
+    "expires_at": "2026-01-01T00:00:00Z",
+}
+INGEST_RESULT = {
+    "dataset_id": str(UPLOAD),
+    "rows": 1,
+    "rejected": 1,
+    "bytes": 20,
+    "format": "csv",
+    "rejected_sample": [{"line": 2, "reason": "short row", "raw": "x"}],
 }
 # The download links the service signed for this test: route path -> query.
 LINKS: dict[str, dict[str, str]] = {}
@@ -143,7 +154,8 @@ LINKS: dict[str, dict[str, str]] = {}
 
 async def _seed(settings: Settings, sessionmaker: SessionMaker) -> None:
     def job(job_id: uuid.UUID, job_type: JobType, status: JobStatus, **values: Any) -> Job:
-        return Job(id=job_id, type=job_type, status=status, params={}, progress_total=10, **values)
+        values.setdefault("params", EXPORT_PARAMS if job_type is JobType.export else {})
+        return Job(id=job_id, type=job_type, status=status, progress_total=10, **values)
 
     async with sessionmaker() as session:
         session.add_all(
@@ -156,13 +168,13 @@ async def _seed(settings: Settings, sessionmaker: SessionMaker) -> None:
                     JobType.generate,
                     JobStatus.failed,
                     attempts=3,
-                    error={"message": "boom", "attempt": 3, "final": True},
+                    error={"message": "boom", "type": "RuntimeError", "attempt": 3, "final": True},
                 ),
                 job(
                     INGEST_DONE,
                     JobType.ingest,
                     JobStatus.completed,
-                    result={"upload_id": str(UPLOAD), "rows": 1, "rejected": 1},
+                    result=INGEST_RESULT,
                 ),
                 job(GENERATE_CANCELLED, JobType.generate, JobStatus.cancelled),
             ]

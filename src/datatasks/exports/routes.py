@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
@@ -16,7 +17,7 @@ from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
 from datatasks.deps import BacklogDep, SessionDep, SettingsDep, StorageDep, WriterDep
-from datatasks.exports.locations import download_path
+from datatasks.exports.locations import download_path, export_key
 from datatasks.exports.schemas import ExportRequest
 from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
@@ -64,7 +65,15 @@ async def export(
     return accepted(response, job.job_id, job.status)
 
 
-async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _ExportFile:
+    key: str
+    filename: str
+    content_type: str
+
+
+async def _finished_export(session: SessionDep, job_id: str) -> _ExportFile:
+    """A completed export's file, derived from the job's parameters as its task named it."""
     job = await jobs.get_job(session, jobs.parse_job_id(job_id))
     if job.type != JobType.export:
         raise NotFound(f"job {job.id} is not an export")
@@ -74,7 +83,9 @@ async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:
             f"export {job.id} is {job.status}; "
             + ("its file is not ready yet" if waiting else "it has no file")
         )
-    return job.result
+    params = ExportRequest.model_validate(job.params)
+    filename = params.download_name(job.id)
+    return _ExportFile(export_key(job.id, filename), filename, params.content_type)
 
 
 @router.post(
@@ -86,14 +97,14 @@ async def _finished_export(session: SessionDep, job_id: str) -> dict[str, Any]:
 async def new_link(
     job_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep
 ) -> DownloadLink:
-    result = await _finished_export(session, job_id)
+    file = await _finished_export(session, job_id)
     url, expires_at = await issue_link(
         settings,
         storage,
         path=download_path(jobs.parse_job_id(job_id)),
-        key=result["key"],
-        filename=result["filename"],
-        content_type=result["content_type"],
+        key=file.key,
+        filename=file.filename,
+        content_type=file.content_type,
     )
     return DownloadLink(download_url=url, expires_at=expires_at)
 
@@ -123,11 +134,11 @@ async def download(
         expires,
         signature,
     )
-    result = await _finished_export(session, job_id)
+    file = await _finished_export(session, job_id)
     return await serve(
         storage,
-        result["key"],
-        filename=result["filename"],
-        content_type=result["content_type"],
+        file.key,
+        filename=file.filename,
+        content_type=file.content_type,
         expires=expires,
     )

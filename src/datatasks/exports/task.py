@@ -29,6 +29,7 @@ from datatasks.exports.query import (
 from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
 from datatasks.exports.sink import JsonArrayFraming, Pipe
 from datatasks.jobs.execution import RunningJob, TaskContext
+from datatasks.jobs.results import ExportResult
 from datatasks.storage.hashing import HashingWriter
 from datatasks.storage.links import issue_link
 
@@ -87,19 +88,17 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             await asyncio.shield(ctx.storage.delete(key))
             raise
     log.info("export.written", rows=rows, bytes=sink.size, key=key)
-    return {
-        "rows": rows,
-        "bytes": sink.size,
-        "sha256": sink.sha256,
-        "format": params.format.value,
-        "compression": params.compression.value,
-        "fields": columns.fields,
-        "filename": filename,
-        "content_type": content_type,
-        "key": key,
-        "download_url": url,
-        "expires_at": expires_at.isoformat(),
-    }
+    return ExportResult(
+        rows=rows,
+        bytes=sink.size,
+        sha256=sink.sha256,
+        format=params.format.value,
+        compression=params.compression.value,
+        fields=columns.fields,
+        filename=filename,
+        download_url=url,
+        expires_at=expires_at,
+    ).model_dump(mode="json")
 
 
 async def _copy_out(

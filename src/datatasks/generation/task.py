@@ -20,6 +20,7 @@ from datatasks.generation.generator import generate_json_rows
 from datatasks.generation.schemas import GenerateParams
 from datatasks.generation.sizing import chunk_rows
 from datatasks.jobs.execution import ChunkWriter, CopyRow, JobDataset, RunningJob, TaskContext
+from datatasks.jobs.results import GenerationResult
 from datatasks.models import DatasetSource
 
 log = structlog.stdlib.get_logger("datatasks.generation")
@@ -40,7 +41,9 @@ async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             # A cancelled job leaves no partial dataset behind.
             await job.discard(dataset)
             raise
-    return {"dataset_id": str(dataset.id), "rows": params.count, "seed": params.seed}
+    return GenerationResult(dataset_id=dataset.id, rows=params.count, seed=params.seed).model_dump(
+        mode="json"
+    )
 
 
 def _make(

@@ -9,7 +9,14 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel, Field
 
+from datatasks.jobs.results import ExportResult, GenerationResult, IngestResult, JobError
 from datatasks.models import Job, JobStatus, JobType
+
+_RESULTS: dict[JobType, type[GenerationResult | IngestResult | ExportResult]] = {
+    JobType.generate: GenerationResult,
+    JobType.ingest: IngestResult,
+    JobType.export: ExportResult,
+}
 
 
 class Progress(BaseModel):
@@ -25,8 +32,10 @@ class JobOut(BaseModel):
     progress: Progress
     attempts: int
     params: dict[str, Any]
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
+    result: GenerationResult | IngestResult | ExportResult | None = Field(
+        description="once completed: the result of its `type`"
+    )
+    error: JobError | None = Field(description="the last attempt's error, if it failed")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -46,8 +55,8 @@ class JobOut(BaseModel):
             progress=Progress(done=job.progress_done, total=total, percent=percent),
             attempts=job.attempts,
             params=job.params,
-            result=job.result,
-            error=job.error,
+            result=_RESULTS[job.type].model_validate(job.result) if job.result else None,
+            error=JobError.model_validate(job.error) if job.error else None,
             created_at=job.created_at,
             updated_at=job.updated_at,
             started_at=job.started_at,

@@ -163,7 +163,6 @@ async def upload(
 
     params = IngestParams(
         upload_id=upload_id,
-        key=key,
         size=target.size,
         format=sniffed.format,
         delimiter=sniffed.delimiter,

@@ -20,8 +20,10 @@ class UploadAccepted(JobAccepted):
 
 
 class IngestParams(BaseModel):
+    """What an ingest job is given (and what its status shows): the file is the upload's
+    original (uploads/locations.py), so no storage key is here for a client to see."""
+
     upload_id: uuid.UUID
-    key: str
     size: int
     format: UploadFormat
     delimiter: str | None

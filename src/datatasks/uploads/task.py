@@ -21,10 +21,11 @@ import structlog
 
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.jobs.execution import ChunkWriter, JobDataset, RunningJob, TaskContext
+from datatasks.jobs.results import IngestResult, RejectedRow
 from datatasks.models import DatasetSource
 from datatasks.storage.base import ObjectWriter
 from datatasks.storage.links import issue_link
-from datatasks.uploads.locations import rejects_key, rejects_path
+from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
 from datatasks.uploads.rows import Output
 from datatasks.uploads.schemas import IngestParams
@@ -80,7 +81,7 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
                 loader.writer.running(),
                 ctx.storage.create(key, content_type="application/x-ndjson") as out,
             ):
-                async for chunk in ctx.storage.read(params.key):
+                async for chunk in ctx.storage.read(original_key(params.upload_id)):
                     await load(partial(parser.feed, chunk), len(chunk), out)
                 await load(parser.finish, 0, out)
                 await loader.flush()
@@ -93,16 +94,16 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             raise
         await _check_rejects(job, dataset, key, loader.parsed, rejects)
 
-    result: dict[str, Any] = {
-        "dataset_id": str(dataset.id),
-        "rows": loader.written,
-        "rejected": rejects.count,
-        "bytes": params.size,
-        "format": params.format.value,
-        "rejected_sample": rejects.sample,
-    }
+    result = IngestResult(
+        dataset_id=dataset.id,
+        rows=loader.written,
+        rejected=rejects.count,
+        bytes=params.size,
+        format=params.format.value,
+        rejected_sample=[RejectedRow(**r) for r in rejects.sample],
+    )
     if rejects.count:
-        result["rejects_url"], expires_at = await issue_link(
+        result.rejects_url, result.rejects_expires_at = await issue_link(
             ctx.settings,
             ctx.storage,
             path=rejects_path(params.upload_id),
@@ -110,11 +111,10 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             filename=f"rejects-{params.upload_id}.ndjson",
             content_type="application/x-ndjson",
         )
-        result["rejects_expires_at"] = expires_at.isoformat()
     else:
         await ctx.storage.delete(key)
     log.info("ingest.loaded", rows=loader.written, rejected=rejects.count)
-    return result
+    return result.model_dump(mode="json")
 
 
 def _unloadable(ctx: TaskContext, exc: InvalidContent | TooManyColumns) -> str:

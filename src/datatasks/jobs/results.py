@@ -1,0 +1,54 @@
+"""What each kind of job answers when it is done: the public result, typed for the OpenAPI
+document. Storage keys and content types are not in them: the routes that serve files derive
+those from the job (see exports/locations.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class GenerationResult(BaseModel):
+    dataset_id: uuid.UUID
+    rows: int
+    seed: int = Field(description="the seed the records were made from: the same again, same rows")
+
+
+class RejectedRow(BaseModel):
+    line: int = Field(description="1-based line (CSV, NDJSON) or element (JSON array)")
+    reason: str
+    raw: str = Field(description="the rejected text, possibly cut short")
+
+
+class IngestResult(BaseModel):
+    dataset_id: uuid.UUID
+    rows: int
+    rejected: int
+    bytes: int
+    format: str
+    rejected_sample: list[RejectedRow] = Field(description="the first rejected rows (at most 100)")
+    rejects_url: str | None = Field(
+        default=None, description="all rejected rows as NDJSON (a signed, expiring link)"
+    )
+    rejects_expires_at: datetime | None = None
+
+
+class ExportResult(BaseModel):
+    rows: int
+    bytes: int
+    sha256: str = Field(description="of the file as downloaded")
+    format: str
+    compression: str
+    fields: list[str]
+    filename: str
+    download_url: str = Field(description="a signed, expiring link; POST .../link for a new one")
+    expires_at: datetime
+
+
+class JobError(BaseModel):
+    message: str
+    type: str = Field(description="the kind of error, e.g. JobFailed for input that cannot work")
+    attempt: int | None = Field(description="the attempt that failed (none: failed by the queue)")
+    final: bool = Field(description="true once no retry follows")
