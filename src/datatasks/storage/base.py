@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+from starlette.responses import Response
+
 
 class StorageFull(OSError):
     """The storage has no room for the object (a full disk or quota, a full S3-compatible
@@ -68,6 +70,14 @@ class Storage(abc.ABC):
         """A URL a client can GET the object from directly, with Content-Disposition set to
         `attachment; filename=...` and the given Content-Type, valid for `expires_s`; None when
         the backend cannot make one (local disk: the API serves the file itself)."""
+
+    @abc.abstractmethod
+    async def download(
+        self, key: str, *, filename: str, content_type: str, expires_s: int
+    ) -> Response:
+        """The HTTP answer that gets a client the object as an attachment named `filename`:
+        the file itself with Range support (local disk), or a redirect to a presigned URL
+        valid for `expires_s` (S3). NotFound when there is no such object."""
 
     async def close(self) -> None:  # noqa: B027 - optional: most backends hold nothing
         """Release connections. Default: nothing to release."""

@@ -14,7 +14,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from pathlib import Path
 from typing import BinaryIO
 
+from starlette.responses import Response
+
+from datatasks.core.errors import NotFound
 from datatasks.storage.base import ObjectInfo, ObjectWriter, Storage, StorageFull
+from datatasks.storage.file_response import Download
 
 # Disk I/O happens in threads, this much at a time: big enough that the hop to a thread costs
 # little, small enough that a writer holds little memory.
@@ -40,7 +44,7 @@ class LocalStorage(Storage):
         self.root = root
 
     def path(self, key: str) -> Path:
-        """The file that holds `key` (which may not exist); the API serves it with Range support."""
+        """The file that holds `key` (which may not exist)."""
         validate_key(key)
         return self.root / key
 
@@ -104,8 +108,27 @@ class LocalStorage(Storage):
     async def presigned_url(
         self, key: str, *, expires_s: int, filename: str, content_type: str
     ) -> str | None:
-        """None: there is no other server to send the client to; the API serves `path(key)`."""
+        """None: there is no other server to send the client to; the API serves the file."""
         return None
+
+    async def download(
+        self, key: str, *, filename: str, content_type: str, expires_s: int
+    ) -> Response:
+        """See Storage.download: the file, streamed from disk, ranges answered."""
+        file = self.path(key)
+        try:
+            info = file.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
+            raise NotFound("the file is gone")
+        return Download(
+            file,
+            stat_result=info,
+            media_type=content_type,
+            filename=filename,
+            content_disposition_type="attachment",
+        )
 
 
 def _check_range(start: int, end: int | None) -> None:
