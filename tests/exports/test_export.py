@@ -19,6 +19,7 @@ import pytest
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.models import Job
+from tests.conftest import WaitJob, WorkerRunner
 from tests.helpers import api_client
 
 QUEUES = (QueueName.generation, QueueName.export)
@@ -39,7 +40,7 @@ FIELDS: list[dict[str, Any]] = [
 ]
 
 
-async def generate(client: httpx.AsyncClient, wait_job: Any, count: int = 2_500) -> str:
+async def generate(client: httpx.AsyncClient, wait_job: WaitJob, count: int = 2_500) -> str:
     accepted = await client.post(
         "/generate", json={"record_type": "thing", "count": count, "seed": 3, "fields": FIELDS}
     )
@@ -48,7 +49,7 @@ async def generate(client: httpx.AsyncClient, wait_job: Any, count: int = 2_500)
     return dataset_id
 
 
-async def export(client: httpx.AsyncClient, wait_job: Any, **body: Any) -> dict[str, Any]:
+async def export(client: httpx.AsyncClient, wait_job: WaitJob, **body: Any) -> dict[str, Any]:
     response = await client.post("/export", json=body)
     assert response.status_code == 202, response.text
     assert response.headers["location"] == response.json()["status_url"]
@@ -101,8 +102,8 @@ def as_csv_cell(value: Any, *, escape: bool = True) -> str:
 @pytest.mark.parametrize("compression", ["none", "gzip"])
 async def test_every_format_round_trips_the_rows_in_postgres(
     client: httpx.AsyncClient,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     sessionmaker: SessionMaker,
     fmt: str,
     compression: str,
@@ -149,7 +150,10 @@ async def test_every_format_round_trips_the_rows_in_postgres(
 
 
 async def test_projection_order_formula_escape_off_and_unicode(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
 ) -> None:
     run_worker.start(queues=QUEUES)
     dataset_id = await generate(client, wait_job, count=10)
@@ -184,7 +188,7 @@ async def test_projection_order_formula_escape_off_and_unicode(
 
 
 async def test_every_formula_prefix_is_neutralised_and_numbers_are_not(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     run_worker.start(queues=QUEUES)
     cells = {
@@ -219,7 +223,10 @@ async def test_every_formula_prefix_is_neutralised_and_numbers_are_not(
 
 
 async def test_created_range_is_inclusive_exclusive_and_record_type_filters(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
 ) -> None:
     from sqlalchemy import text
 
@@ -249,7 +256,7 @@ async def test_created_range_is_inclusive_exclusive_and_record_type_filters(
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "ndjson", "parquet"])
 async def test_an_export_matching_nothing_is_a_valid_empty_file(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, fmt: str
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob, fmt: str
 ) -> None:
     run_worker.start(queues=QUEUES)
     status = await export(client, wait_job, format=fmt, record_type="none", fields=["a", "b"])
@@ -259,7 +266,7 @@ async def test_an_export_matching_nothing_is_a_valid_empty_file(
 
 
 async def test_signed_links_and_range_requests(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, settings: Settings
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob, settings: Settings
 ) -> None:
     from datatasks.storage.links import _signature
 
@@ -353,8 +360,8 @@ async def s3_client(
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 async def test_exports_to_s3_download_through_presigned_urls(
     s3_client: tuple[Settings, httpx.AsyncClient],
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     sessionmaker: SessionMaker,
     fmt: str,
 ) -> None:
@@ -378,7 +385,7 @@ async def test_exports_to_s3_download_through_presigned_urls(
 
 
 async def test_unusable_ranges_get_the_whole_file_and_head_works(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     run_worker.start(queues=QUEUES)
     dataset_id = await generate(client, wait_job, count=20)
@@ -399,7 +406,11 @@ async def test_unusable_ranges_get_the_whole_file_and_head_works(
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 async def test_an_export_wider_than_postgres_can_select_fails_at_once(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker, fmt: str
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
+    fmt: str,
 ) -> None:
     # A dataset with more fields than one SELECT can list (uploads refuse such files now;
     # older datasets may hold them) must not break exports forever, nor be retried.

@@ -17,6 +17,7 @@ from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.generation.task import run_generation
 from datatasks.jobs.execution import TaskContext
 from datatasks.storage.local import LocalStorage
+from tests.conftest import WaitJob, WorkerRunner
 
 ALL_TYPES: list[dict[str, Any]] = [
     {"name": "id", "type": "uuid"},
@@ -62,7 +63,7 @@ async def records_of(pool: asyncpg.Pool, dataset_id: str) -> list[str]:
 
 
 async def test_a_job_generates_exactly_count_records(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, pool: asyncpg.Pool
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob, pool: asyncpg.Pool
 ) -> None:
     run_worker.start()
     accepted = (await client.post("/generate", json=request(2_345, dataset_name="people"))).json()
@@ -95,8 +96,8 @@ async def test_same_seed_same_records_whatever_the_chunk_size(
     settings: Settings,
     sessionmaker: SessionMaker,
     client: httpx.AsyncClient,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     pool: asyncpg.Pool,
 ) -> None:
     datasets = []
@@ -123,8 +124,8 @@ async def test_an_interrupted_job_resumes_from_its_checkpoint_without_duplicates
     sessionmaker: SessionMaker,
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     cpu: ThreadPoolExecutor,
 ) -> None:
     settings = settings.model_copy(update={"generate_chunk_size": 1_000})
@@ -179,8 +180,8 @@ async def test_two_deliveries_at_once_write_each_chunk_once(
 async def test_bad_parameters_fail_at_once_without_retries(
     client: httpx.AsyncClient,
     sessionmaker: SessionMaker,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     pool: asyncpg.Pool,
 ) -> None:
     accepted = (await client.post("/generate", json=request(10))).json()

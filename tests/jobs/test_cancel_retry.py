@@ -12,6 +12,7 @@ from sqlalchemy import text
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.jobs.execution import TaskContext
+from tests.conftest import WaitJob, WorkerRunner
 from tests.helpers import queue_state
 
 BIG = {
@@ -33,8 +34,8 @@ async def test_a_pending_job_is_cancelled_at_once(
     client: httpx.AsyncClient,
     settings: Settings,
     sessionmaker: SessionMaker,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
 ) -> None:
     job_id = (await client.post("/generate", json=SMALL)).json()["job_id"]
     response = await client.post(f"/jobs/{job_id}/cancel")
@@ -52,8 +53,8 @@ async def test_a_running_job_stops_at_its_next_chunk_and_leaves_nothing(
     client: httpx.AsyncClient,
     settings: Settings,
     sessionmaker: SessionMaker,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
 ) -> None:
     run_worker.start(settings=settings.model_copy(update={"generate_chunk_size": 1_000}))
     job_id = (await client.post("/generate", json=BIG)).json()["job_id"]
@@ -71,7 +72,7 @@ async def test_a_running_job_stops_at_its_next_chunk_and_leaves_nothing(
 
 
 async def test_finished_and_unknown_jobs_cannot_be_cancelled(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     run_worker.start()
     job_id = (await client.post("/generate", json=SMALL)).json()["job_id"]
@@ -84,7 +85,7 @@ async def test_finished_and_unknown_jobs_cannot_be_cancelled(
 
 
 async def test_a_dead_letter_is_retried_from_a_fresh_attempt_count(
-    client: httpx.AsyncClient, settings: Settings, run_worker: Any, wait_job: Any
+    client: httpx.AsyncClient, settings: Settings, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     calls = 0
 

@@ -14,7 +14,7 @@ import pytest
 
 from datatasks.uploads import csv_rows
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
-from datatasks.uploads.rows import MAX_RECORD_BYTES
+from datatasks.uploads.parsing import MAX_RECORD_BYTES
 from datatasks.uploads.sniff import Sniffed, UploadFormat
 
 CSV = Sniffed(UploadFormat.csv, ",")

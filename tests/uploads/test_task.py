@@ -22,6 +22,7 @@ from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.jobs.execution import TaskContext
 from datatasks.storage import create_storage
 from datatasks.uploads.task import run_ingest
+from tests.conftest import WaitJob, WorkerRunner
 from tests.helpers import api_client
 from tests.uploads.test_upload import INGEST, dataset_rows, upload
 
@@ -63,7 +64,7 @@ def assert_written_as_they_reached(limit: int, batches: list[int], records: list
 
 
 async def test_a_line_past_the_limit_is_a_rejected_row_and_the_others_load(
-    settings: Settings, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    settings: Settings, run_worker: WorkerRunner, wait_job: WaitJob, sessionmaker: SessionMaker
 ) -> None:
     limit = 4096
     settings = settings.model_copy(update={"ingest_max_record_bytes": limit})
@@ -86,7 +87,7 @@ async def test_a_line_past_the_limit_is_a_rejected_row_and_the_others_load(
 
 
 async def failed_ingest(
-    settings: Settings, run_worker: Any, wait_job: Any, content: bytes
+    settings: Settings, run_worker: WorkerRunner, wait_job: WaitJob, content: bytes
 ) -> dict[str, Any]:
     run_worker.start(queues=INGEST, settings=settings)
     async with api_client(settings) as client:
@@ -102,7 +103,7 @@ async def assert_no_dataset(sessionmaker: SessionMaker) -> None:
 
 
 async def test_more_csv_columns_than_an_export_can_select_fail_the_job_at_once(
-    settings: Settings, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    settings: Settings, run_worker: WorkerRunner, wait_job: WaitJob, sessionmaker: SessionMaker
 ) -> None:
     assert settings.ingest_max_columns == 1600  # the default
     header = ",".join(f"c{i}" for i in range(1601))
@@ -116,7 +117,7 @@ async def test_more_csv_columns_than_an_export_can_select_fail_the_job_at_once(
 
 
 async def test_more_distinct_json_keys_than_allowed_fail_the_job(
-    settings: Settings, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    settings: Settings, run_worker: WorkerRunner, wait_job: WaitJob, sessionmaker: SessionMaker
 ) -> None:
     settings = settings.model_copy(update={"ingest_max_columns": 50})
     # Each record is narrow; together they have 60 keys.
@@ -145,8 +146,8 @@ def large_ndjson(count: int) -> tuple[bytes, list[dict[str, str]]]:
 )
 async def test_records_are_copied_in_batches_bounded_in_bytes(
     settings: Settings,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     sessionmaker: SessionMaker,
     make: Callable[[int], tuple[bytes, list[dict[str, str]]]],
     count: int,

@@ -19,6 +19,7 @@ from datatasks.app import create_app
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.storage import create_storage
+from tests.conftest import WaitJob, WorkerRunner
 from tests.helpers import api_client
 
 INGEST = (QueueName.ingest,)
@@ -86,8 +87,8 @@ async def backend(
 )
 async def test_each_format_round_trips_on_each_backend(
     backend: tuple[Settings, httpx.AsyncClient],
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
     sessionmaker: SessionMaker,
     fmt: str,
     content: bytes,
@@ -144,7 +145,10 @@ async def test_each_format_round_trips_on_each_backend(
 
 
 async def test_json_values_keep_their_types(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
 ) -> None:
     run_worker.start(queues=INGEST)
     rows = [{"n": 1, "f": 1.5, "b": True, "z": None, "nested": {"a": [1, "x"]}}]
@@ -154,7 +158,10 @@ async def test_json_values_keep_their_types(
 
 
 async def test_bad_rows_are_counted_sampled_and_written_to_a_rejects_file(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
 ) -> None:
     run_worker.start(queues=INGEST)
     lines = [b'{"a": 1}', b"not json", b"[1, 2]", b'{"a": 2}', b'{"a": "\\u0000"}', b'{"a": 3}']
@@ -177,7 +184,10 @@ async def test_bad_rows_are_counted_sampled_and_written_to_a_rejects_file(
 
 
 async def test_too_many_bad_rows_fail_the_job_and_leave_no_dataset(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any, sessionmaker: SessionMaker
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
 ) -> None:
     run_worker.start(queues=INGEST)
     content = b'{"a": 1}\n' + b"oops\n" * 3
@@ -310,8 +320,8 @@ async def test_an_interrupted_ingest_resumes_without_duplicates(
     settings: Settings,
     client: httpx.AsyncClient,
     sessionmaker: SessionMaker,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

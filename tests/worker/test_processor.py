@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from datatasks.core.config import QueueName, QueueSettings, Settings
-from datatasks.core.db import PostgresUnavailable
+from datatasks.core.db import PostgresUnavailable, SessionMaker
 from datatasks.core.errors import JobFailed
 from datatasks.core.queue import Queues, connection_options
 from datatasks.jobs.execution import TaskContext
 from datatasks.worker.processor import Processor
+from tests.conftest import WaitJob, WorkerRunner
 from tests.helpers import dispatch, queue_state
 
 GENERATE = {"record_type": "t", "count": 10, "fields": [{"name": "id", "type": "uuid"}]}
@@ -30,7 +31,7 @@ async def submit(client: httpx.AsyncClient) -> str:
 
 
 async def test_a_failing_job_is_retried_then_dead_lettered(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     calls: list[uuid.UUID] = []
 
@@ -56,7 +57,7 @@ async def test_a_failing_job_is_retried_then_dead_lettered(
 
 
 async def test_a_retry_that_succeeds_completes_and_clears_the_error(
-    client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     calls = 0
 
@@ -76,7 +77,7 @@ async def test_a_retry_that_succeeds_completes_and_clears_the_error(
 
 
 async def test_job_failed_is_not_retried(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     async def hopeless(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         raise JobFailed("no such dataset")
@@ -90,7 +91,7 @@ async def test_job_failed_is_not_retried(
 
 
 async def test_an_attempt_past_the_timeout_fails_and_is_retried(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     # Attempts are fixed when the API enqueues; the timeout is the worker's.
     worker_settings = settings.model_copy(
@@ -121,7 +122,7 @@ async def test_an_attempt_past_the_timeout_fails_and_is_retried(
 
 
 async def test_shutdown_lets_a_running_job_finish_within_the_grace_period(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     # The job outlives the lock duration (4 s here), with a second worker waiting: the stopping
     # worker must keep renewing its lock, or the other one starts the same job meanwhile.
@@ -148,7 +149,7 @@ async def test_shutdown_lets_a_running_job_finish_within_the_grace_period(
 
 
 async def test_shutdown_past_the_grace_period_releases_the_job_to_another_worker(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     settings = settings.model_copy(update={"shutdown_grace_s": 0.2})
     runs = 0
@@ -178,7 +179,7 @@ async def test_shutdown_past_the_grace_period_releases_the_job_to_another_worker
 
 
 async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
-    settings: Settings, sessionmaker: Any, client: httpx.AsyncClient
+    settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient
 ) -> None:
     # bullmq's loop can stop while a fetch completes; the job is then active and locked with
     # nobody on it. Here the fetch is done by hand and the processor never called.
@@ -252,7 +253,7 @@ async def test_postgres_down_at_start_hands_the_job_back_without_spending_an_att
 
 
 async def test_a_delivery_that_lost_its_lock_stops_and_leaves_the_job_alone(
-    settings: Settings, sessionmaker: Any, client: httpx.AsyncClient, wait_job: Any
+    settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient, wait_job: WaitJob
 ) -> None:
     started = asyncio.Event()
 
@@ -283,7 +284,7 @@ async def test_a_delivery_that_lost_its_lock_stops_and_leaves_the_job_alone(
 
 
 async def test_a_stale_delivery_cannot_finish_a_job_another_delivery_owns(
-    sessionmaker: Any, client: httpx.AsyncClient, wait_job: Any
+    sessionmaker: SessionMaker, client: httpx.AsyncClient, wait_job: WaitJob
 ) -> None:
     from datatasks.jobs import lifecycle
 
@@ -300,7 +301,7 @@ async def test_a_stale_delivery_cannot_finish_a_job_another_delivery_owns(
 
 
 async def test_postgres_lost_mid_job_hands_it_back_without_spending_an_attempt(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     runs = 0
 
@@ -322,7 +323,7 @@ async def test_postgres_lost_mid_job_hands_it_back_without_spending_an_attempt(
 
 
 async def test_a_statement_postgres_refuses_fails_the_job_at_once(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     async def too_wide(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         columns = ", ".join(f"{i}" for i in range(1_700))
@@ -339,7 +340,7 @@ async def test_a_statement_postgres_refuses_fails_the_job_at_once(
 
 
 async def test_deliveries_that_share_a_lock_token_each_finish_once(
-    settings: Settings, sessionmaker: Any, client: httpx.AsyncClient, wait_job: Any
+    settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient, wait_job: WaitJob
 ) -> None:
     # bullmq-python 3.4 gives jobs fetched in one go the same token; nothing here may depend
     # on tokens being unique.
@@ -376,7 +377,7 @@ async def test_deliveries_that_share_a_lock_token_each_finish_once(
 
 
 async def test_a_handler_that_errs_on_its_way_out_of_a_shutdown_is_released_not_failed(
-    settings: Settings, client: httpx.AsyncClient, run_worker: Any, wait_job: Any
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:
     # Stopped mid-transaction on a dead connection, a handler leaves with the transaction's
     # error instead of CancelledError; the shutdown stopped it, so no attempt is spent.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import bullmq
 import httpx
@@ -16,6 +15,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.core.queue import Queues, connection_options
 from datatasks.worker.reconciler import reconcile_once
+from tests.conftest import WaitJob, WorkerRunner
 from tests.helpers import dispatch
 
 GENERATE = {
@@ -39,8 +39,8 @@ async def test_jobs_lost_by_redis_are_requeued_and_completed_once(
     settings: Settings,
     sessionmaker: SessionMaker,
     client: httpx.AsyncClient,
-    run_worker: Any,
-    wait_job: Any,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
 ) -> None:
     job_ids = [(await client.post("/generate", json=GENERATE)).json()["job_id"] for _ in range(3)]
     assert await dispatch(settings) == 3
@@ -68,7 +68,7 @@ async def test_jobs_lost_by_redis_are_requeued_and_completed_once(
 
 
 async def test_a_job_the_queue_failed_without_the_worker_is_failed_in_postgres(
-    settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient, wait_job: Any
+    settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient, wait_job: WaitJob
 ) -> None:
     job_id = (await client.post("/generate", json=GENERATE)).json()["job_id"]
     assert await dispatch(settings) == 1

@@ -68,3 +68,27 @@ class JobFailed(Exception):
 
 class JobCancelled(JobFailed):
     """The job was cancelled while it ran: stop at the next chunk, and do not retry."""
+
+
+class PayloadTooLarge(DataTasksError):
+    status = 413
+    title = "Content Too Large"
+    type_slug = "too-large"
+
+
+class HeadersTooLarge(DataTasksError):
+    status = 431
+    title = "Request Header Fields Too Large"
+    type_slug = "headers-too-large"
+
+
+class RequestTimeout(DataTasksError):
+    status = 408
+    title = "Request Timeout"
+    type_slug = "request-timeout"
+
+
+class UnsupportedMediaType(DataTasksError):
+    status = 415
+    title = "Unsupported Media Type"
+    type_slug = "unsupported-media-type"

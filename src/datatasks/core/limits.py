@@ -8,38 +8,20 @@ from collections.abc import Mapping
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datatasks.core.errors import DataTasksError
+from datatasks.core.errors import (
+    DataTasksError,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 # Multipart headers, boundaries and small form fields on top of an upload's file.
 UPLOAD_FRAMING_BYTES = 64 * 1024
 
 
-class PayloadTooLarge(DataTasksError):
-    status = 413
-    title = "Content Too Large"
-    type_slug = "too-large"
-
-
-class HeadersTooLarge(DataTasksError):
-    status = 431
-    title = "Request Header Fields Too Large"
-    type_slug = "headers-too-large"
-
-
 # Request headers beyond this are refused (uvicorn's httptools parser sets no limit itself).
 MAX_HEADER_BYTES = 16 * 1024
-
-
-class RequestTimeout(DataTasksError):
-    status = 408
-    title = "Request Timeout"
-    type_slug = "request-timeout"
-
-
-class UnsupportedMediaType(DataTasksError):
-    status = 415
-    title = "Unsupported Media Type"
-    type_slug = "unsupported-media-type"
 
 
 class BodySizeLimitMiddleware:

@@ -9,7 +9,7 @@ from itertools import accumulate, chain, islice
 
 import orjson
 
-from datatasks.uploads.rows import (
+from datatasks.uploads.parsing import (
     MAX_COLUMNS,
     MAX_RECORD_BYTES,
     InvalidContent,

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from datatasks.uploads.rows import (
+from datatasks.uploads.parsing import (
     JSON_WHITESPACE,
     MAX_COLUMNS,
     MAX_RECORD_BYTES,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datatasks.uploads.csv_rows import CsvFormat
 from datatasks.uploads.json_rows import ArrayFormat, NdjsonFormat
-from datatasks.uploads.rows import (
+from datatasks.uploads.parsing import (
     MAX_COLUMNS,
     MAX_RECORD_BYTES,
     InvalidContent,

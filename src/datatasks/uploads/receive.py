@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from streaming_form_data.targets import BaseTarget, ValueTarget
 from streaming_form_data.validators import MaxSizeValidator
 
-from datatasks.core.errors import InvalidParameters
-from datatasks.core.limits import PayloadTooLarge
+from datatasks.core.errors import InvalidParameters, PayloadTooLarge
 from datatasks.storage import ObjectWriter
 from datatasks.uploads.sniff import Sniffed, sniff
 

@@ -19,8 +19,13 @@ from streaming_form_data.parser import (
 from streaming_form_data.validators import ValidationError as FieldTooLarge
 
 from datatasks.core.config import QueueName
-from datatasks.core.errors import DataTasksError, InvalidParameters, NotFound
-from datatasks.core.limits import PayloadTooLarge, UnsupportedMediaType
+from datatasks.core.errors import (
+    DataTasksError,
+    InvalidParameters,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
 from datatasks.core.storable import NO_NUL

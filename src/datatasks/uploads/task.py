@@ -27,7 +27,7 @@ from datatasks.storage.base import ObjectWriter
 from datatasks.storage.links import issue_link
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
-from datatasks.uploads.rows import Output
+from datatasks.uploads.parsing import Output
 from datatasks.uploads.schemas import IngestParams
 from datatasks.uploads.sniff import Sniffed
 
