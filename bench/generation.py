@@ -14,7 +14,7 @@ import httpx
 from bench.service import Service
 from datatasks.generation.fields import FieldSpec, parse_field
 from datatasks.generation.generator import generate_json_rows
-from datatasks.generation.task import COPY_COLUMNS
+from datatasks.jobs.execution import COPY_COLUMNS
 
 # A typical 10-field record.
 FIELDS: list[dict[str, Any]] = [
