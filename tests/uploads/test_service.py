@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from datatasks.core.config import Settings
+from tests.helpers import api_client
 from tests.uploads.test_upload import stored_files, upload
 
 CSV = b"id,name\n1,a\n2,b\n"
@@ -107,3 +108,14 @@ async def test_a_repeat_gets_the_original_upload_and_its_copy_is_deleted(
     assert other.status_code == 422
     assert await counts(pg) == {"uploads": 1, "jobs": 1, "job_outbox": 1}
     assert len(stored_files(settings)) == 1
+
+
+async def test_without_postgres_an_upload_is_503_and_its_file_is_gone(settings: Settings) -> None:
+    # Nothing listens on port 1: every connection is refused, as when Postgres is down.
+    away = settings.model_copy(
+        update={"database_url": "postgresql://postgres@127.0.0.1:1/postgres"}
+    )
+    async with api_client(away) as client:
+        response = await upload(client, CSV, "a.csv")
+    assert response.status_code == 503, response.text
+    assert stored_files(settings) == []

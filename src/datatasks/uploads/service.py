@@ -82,8 +82,15 @@ async def accept(
 ) -> Accepted:
     """Record `upload` and queue its ingest, or answer with the original of its key."""
     with postgres_as_503():
-        async with pool.acquire() as conn:
+        try:
+            conn = await pool.acquire()
+        except BaseException:
+            await _delete(storage, upload)  # nothing was written
+            raise
+        try:
             return await _accept(pool, conn, settings, storage, upload, idempotency, request_id)
+        finally:
+            await pool.release(conn)
 
 
 async def _accept(
@@ -97,8 +104,8 @@ async def _accept(
 ) -> Accepted:
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
     transaction = conn.transaction()
-    await transaction.start()
     try:
+        await transaction.start()
         if idempotency is not None and (earlier := await _original(conn, idempotency, ttl)):
             await transaction.rollback()
             await _delete(storage, upload)  # the original upload is the answer
