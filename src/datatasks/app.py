@@ -43,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queues = Queues(settings)
         storage = create_storage(settings)
         writer = JobWriter(
-            pool, schema=settings.database_schema, idempotency_ttl_s=settings.idempotency_ttl_s
+            pool,
+            schema=settings.database_schema,
+            idempotency_ttl_s=settings.idempotency_ttl_s,
+            acquire_timeout_s=settings.dependency_timeout_s,
         )
         backlog = Backlog(settings, queues, pool)
         stop_refreshing = asyncio.Event()

@@ -153,3 +153,21 @@ async def test_a_write_in_flight_is_rolled_back_when_the_block_is_left(ctx: Task
             await fail_while_writing()
         assert await job.checkpoint(dataset) == 0
     assert await numbers(ctx, dataset) == []
+
+
+async def test_a_cancel_found_by_a_write_wins_over_a_later_error(ctx: TaskContext) -> None:
+    job_id = await new_job(ctx)
+    async with RunningJob.open(ctx, job_id) as job:
+        dataset = await open_dataset(job)
+        await ctx.pool.execute("UPDATE jobs SET status = 'cancelled' WHERE id = $1", job_id)
+        writer = ChunkWriter(job, dataset, at=0)
+
+        async def fail_after_a_cancelled_write() -> None:
+            async with writer.running():
+                await writer.put(numbered(dataset, 0, 3), at=0)  # finds the job cancelled
+                await asyncio.sleep(0.2)  # ...while the next chunk is made, which fails
+                raise JobFailed("the next chunk could not be made")
+
+        # The handler then discards the dataset, as for any cancel.
+        with pytest.raises(JobCancelled):
+            await fail_after_a_cancelled_write()

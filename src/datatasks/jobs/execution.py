@@ -279,17 +279,30 @@ class ChunkWriter:
             self.checkpoint = await writing
         return self.checkpoint
 
-    async def abort(self) -> None:
-        """Stop a write in flight (its transaction rolls back) before the connection goes."""
-        if self._writing is not None and not self._writing.done():
-            self._writing.cancel()
-            await asyncio.gather(self._writing, return_exceptions=True)
-        self._writing = None
+    async def abort(self) -> BaseException | None:
+        """Stop a write in flight (its transaction rolls back) before the connection goes;
+        returns the error a write that had already ended with raised, if any."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return None
+        if not writing.done():
+            writing.cancel()
+        (outcome,) = await asyncio.gather(writing, return_exceptions=True)
+        return outcome if isinstance(outcome, BaseException) else None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[ChunkWriter]:
-        """The writer, with any write still in flight stopped when the block is left early."""
+        """The writer, with any write still in flight stopped when the block is left early.
+        A write that found the job cancelled wins over the error the block left with: the
+        cancel (and its clean-up) must not be lost to a later failure."""
         try:
             yield self
+        except BaseException as exc:
+            found = await self.abort()
+            if isinstance(found, JobCancelled):
+                raise found from None
+            if found is not None and found is not exc:
+                log.warning("job.write_failed", job_id=str(self._job.id), error=repr(found))
+            raise
         finally:
             await self.abort()

@@ -102,8 +102,10 @@ class JobWriter:
         idempotency_ttl_s: int,
         max_flushes: int = 2,
         max_batch: int = 512,
+        acquire_timeout_s: float = 2.0,
     ) -> None:
         self._pool = pool
+        self._acquire_timeout_s = acquire_timeout_s
         self._channel = outbox_channel(schema)
         self._ttl = timedelta(seconds=idempotency_ttl_s)
         self._max_flushes = max_flushes
@@ -157,10 +159,18 @@ class JobWriter:
     async def _flush_while_waiting(self) -> None:
         """Write batches while requests wait, on one connection; each batch's requests are
         answered as soon as it is committed (before the connection goes back to the pool)."""
+        try:
+            await self._flush()
+        finally:
+            # At once, not in a done-callback a loop turn later: a submit in between would see
+            # this flush still counted and start none, and wait for the next request's.
+            self._flushes.discard(asyncio.current_task())
+
+    async def _flush(self) -> None:
         while self._waiting:
             batch: _Batch | None = None  # None: no connection yet
             try:
-                async with self._pool.acquire() as conn:
+                async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
                     while self._waiting:
                         batch = self._take()
                         _deliver(batch, await self._write(conn, batch))

@@ -81,34 +81,48 @@ async def accept(
     request_id: str | None,
 ) -> Accepted:
     """Record `upload` and queue its ingest, or answer with the original of its key."""
-    with postgres_as_503():
-        try:
-            conn = await pool.acquire()
-        except BaseException:
-            await _delete(storage, upload)  # nothing was written
-            raise
-        try:
-            return await _accept(pool, conn, settings, storage, upload, idempotency, request_id)
-        finally:
-            await pool.release(conn)
+    fate = _Fate()
+    try:
+        with postgres_as_503():
+            # Bounded: uploads share the API's small pool with the enqueue path.
+            conn = await pool.acquire(timeout=settings.dependency_timeout_s)
+            try:
+                return await _accept(pool, conn, settings, upload, idempotency, request_id, fate)
+            finally:
+                await pool.release(conn)
+    except BaseException:
+        if fate.keep is None:  # no connection, or it failed before its first statement
+            fate.keep = False
+        raise
+    finally:
+        # After the connection went back: deleting from S3 can take a while.
+        if fate.keep is False:
+            await _delete(storage, upload)
+
+
+@dataclass(slots=True)
+class _Fate:
+    """What becomes of the stored file: kept (True), deleted (False), or not decided yet."""
+
+    keep: bool | None = None
 
 
 async def _accept(
     pool: asyncpg.Pool,
     conn: asyncpg.Connection,
     settings: Settings,
-    storage: Storage,
     upload: StoredUpload,
     idempotency: IdempotencyKey | None,
     request_id: str | None,
+    fate: _Fate,
 ) -> Accepted:
     ttl = timedelta(seconds=settings.idempotency_ttl_s)
     transaction = conn.transaction()
     try:
         await transaction.start()
         if idempotency is not None and (earlier := await _original(conn, idempotency, ttl)):
-            await transaction.rollback()
-            await _delete(storage, upload)  # the original upload is the answer
+            fate.keep = False  # the original upload is the answer
+            await _roll_back(transaction)
             return earlier
         job = NewJob(
             JobType.ingest,
@@ -117,9 +131,10 @@ async def _accept(
             idempotency=idempotency,
             request_id=request_id,
         )
-        await conn.execute(
+        # The transaction's id: after a failed COMMIT, Postgres can say what became of it.
+        xid: str = await conn.fetchval(
             "INSERT INTO uploads (id, original_filename, content_type, size, sha256, storage_key)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING pg_current_xact_id()::text",
             upload.id,
             upload.filename,
             upload.params.format.value,
@@ -129,13 +144,13 @@ async def _accept(
         )
         inserted = await insert_jobs(conn, [job], outbox_channel(settings.database_schema))
     except BaseException:
+        fate.keep = False  # rolled back: nothing names the file
         await _roll_back(transaction)
-        await _delete(storage, upload)
         raise
     if not inserted:
         # The same key in a request committed a moment ago: that one is the answer.
-        await transaction.rollback()
-        await _delete(storage, upload)
+        fate.keep = False
+        await _roll_back(transaction)
         assert idempotency is not None  # only a keyed job can be left out
         if (earlier := await _original(conn, idempotency, ttl)) is None:
             raise DependencyUnavailable(
@@ -146,8 +161,9 @@ async def _accept(
     try:
         await transaction.commit()
     except BaseException:
-        await _after_a_failed_commit(pool, storage, upload)
+        fate.keep = not await _aborted(pool, upload, xid)
         raise
+    fate.keep = True
     structlog.contextvars.bind_contextvars(job_id=str(job.id))
     return Accepted(
         Submitted(job.id, JobStatus.pending, replayed=False),
@@ -183,27 +199,25 @@ async def _original(
     )
 
 
-async def _after_a_failed_commit(
-    pool: asyncpg.Pool, storage: Storage, upload: StoredUpload
-) -> None:
-    """Whether the transaction committed is not known: ask on another connection (this one
-    may be gone), and delete the file only on a definite no."""
+async def _aborted(pool: asyncpg.Pool, upload: StoredUpload, xid: str) -> bool:
+    """After a failed COMMIT, whether the transaction is known to have aborted. A COMMIT that
+    timed out may still land: only Postgres's own record of the transaction says (asked on
+    another connection; this one may be gone). Anything but "aborted" keeps the file."""
     try:
         async with asyncio.timeout(5):
-            recorded = await pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM uploads WHERE id = $1)", upload.id
-            )
+            status = await pool.fetchval("SELECT pg_xact_status($1::text::xid8)", xid)
     except Exception as exc:
-        log.error(
-            "upload.outcome_unknown",
-            upload_id=str(upload.id),
-            key=upload.key,
-            error=repr(exc),
-            detail="the commit failed and Postgres cannot say whether it happened: file kept",
-        )
-        return
-    if not recorded:
-        await _delete(storage, upload)
+        status = f"unknown ({exc!r})"
+    if status == "aborted":
+        return True
+    log.error(
+        "upload.outcome_unknown",
+        upload_id=str(upload.id),
+        key=upload.key,
+        transaction=status,
+        detail="the commit failed, and may yet have happened: the file is kept",
+    )
+    return False
 
 
 async def _roll_back(transaction: asyncpg.transaction.Transaction) -> None:
@@ -215,4 +229,8 @@ async def _roll_back(transaction: asyncpg.transaction.Transaction) -> None:
 
 
 async def _delete(storage: Storage, upload: StoredUpload) -> None:
-    await asyncio.shield(storage.delete(upload.key))
+    """Delete this request's copy; a failure is logged, never put in place of the answer."""
+    try:
+        await asyncio.shield(storage.delete(upload.key))
+    except Exception:
+        log.exception("upload.delete_failed", upload_id=str(upload.id), key=upload.key)
