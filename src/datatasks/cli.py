@@ -92,7 +92,11 @@ def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
 
     # Each of several processes builds its own app (reading the same environment) from the
     # factory; one process is given the app already built.
-    app = "datatasks.cli:_process_app" if workers > 1 else _frozen(create_app(settings))
+    app = (
+        "datatasks.cli:_process_app"
+        if workers > 1
+        else _collector_tuned_for_serving(create_app(settings))
+    )
     uvicorn.run(
         app,
         factory=workers > 1,
@@ -114,10 +118,10 @@ def _process_app() -> FastAPI:
 
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    return _frozen(create_app(settings))
+    return _collector_tuned_for_serving(create_app(settings))
 
 
-def _frozen(app: FastAPI) -> FastAPI:
+def _collector_tuned_for_serving(app: FastAPI) -> FastAPI:
     """Tune the collector for serving. Under load, the objects of requests in flight outlive
     a young generation of 700 objects, so collections ran several times per request and full
     ones every few seconds, each walking the whole heap (modules, the app) and pausing every

@@ -28,10 +28,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from datatasks.core.limits import is_json
+from datatasks.jobs.idempotency import KEY_MAX, KEY_PATTERN
+
 Endpoint = Callable[..., Awaitable[BaseModel]]
 
-# FastAPI's rule for the Idempotency-Key header (jobs/idempotency.py): anything else declines.
-_IDEMPOTENCY_KEY = re.compile(rb"^[\x21-\x7e]{1,255}$")
+# The Idempotency-Key header's rule; a key FastAPI would refuse declines.
+_IDEMPOTENCY_KEY = re.compile(KEY_PATTERN.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +59,17 @@ class FastLaneMiddleware:
         if lane is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        # The first of each header, as Starlette's `headers.get` (what FastAPI reads) takes.
+        content_type: bytes | None = None
         key: bytes | None = None
-        json = False
         for name, value in scope["headers"]:
-            if name == b"content-type":
-                json = _is_json(value)
+            if name == b"content-type" and content_type is None:
+                content_type = value
             elif name == b"idempotency-key" and key is None:
                 key = value
-        if not json or (key is not None and not _IDEMPOTENCY_KEY.match(key)):
+        if not is_json((content_type or b"").decode("latin-1")) or (
+            key is not None and (len(key) > KEY_MAX or not _IDEMPOTENCY_KEY.match(key))
+        ):
             await self.app(scope, receive, send)
             return
         try:
@@ -119,14 +125,6 @@ def _lane(endpoint: Endpoint, status: int) -> _Lane:
         raise TypeError(f"{endpoint.__qualname__}: `body` must be a pydantic model")
     params = [p for p in hints if p not in ("return", "body", "response", "idempotency_key")]
     return _Lane(endpoint, body, tuple(params), status)
-
-
-def _is_json(content_type: bytes) -> bool:
-    """The rule of core/limits.require_json: application/json or application/*+json."""
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (
-        media.startswith(b"application/") and media.endswith(b"+json")
-    )
 
 
 async def _read(receive: Receive) -> bytes:

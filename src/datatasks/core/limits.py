@@ -123,12 +123,18 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-async def require_json(request: Request) -> None:
-    """415 unless the body is declared JSON (`application/json` or `application/*+json`)."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json" and not (
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type declares JSON: `application/json` or `application/*+json`."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
-    ):
+    )
+
+
+async def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (see `is_json`)."""
+    if not is_json(content_type := request.headers.get("content-type", "")):
+        media_type = content_type.split(";", 1)[0].strip().lower()
         raise UnsupportedMediaType(
             f"expected Content-Type: application/json, got {media_type or 'none'!r}"
         )

@@ -10,13 +10,17 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Header
 
+# What a key may be: 1-255 printable ASCII characters, no spaces.
+KEY_PATTERN = r"^[\x21-\x7e]+$"
+KEY_MAX = 255
+
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
+        max_length=KEY_MAX,
+        pattern=KEY_PATTERN,
         description="repeat a request safely: the same key and payload return the original job",
     ),
 ]
