@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import httpx
 
 from datatasks.app import create_app
 from datatasks.core.config import QueueName, Settings
+from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.core.queue import Queues
+from datatasks.jobs.execution import Handler, TaskContext
+from datatasks.storage import create_storage
 
 
 @asynccontextmanager
@@ -81,3 +86,33 @@ async def dispatch(settings: Settings) -> int:
     finally:
         await queues.close()
         await pool.close()
+
+
+@asynccontextmanager
+async def task_context(
+    settings: Settings, sessionmaker: SessionMaker, *, connections: int = 3
+) -> AsyncIterator[TaskContext]:
+    """What a worker gives its handlers, for running a task directly (no queue)."""
+    pool = await create_copy_pool(settings, size=connections)
+    storage = create_storage(settings)
+    cpu = ThreadPoolExecutor(2)
+    try:
+        yield TaskContext(settings, sessionmaker, pool, cpu, storage)
+    finally:
+        cpu.shutdown(cancel_futures=True)
+        await storage.close()
+        await pool.close()
+
+
+async def interrupted(ctx: TaskContext, handler: Handler, job_id: uuid.UUID) -> int:
+    """Run a delivery of the job until its first chunk is committed, then stop it as a crash
+    would; returns the checkpoint it left (records in the job's dataset)."""
+    checkpoint = "SELECT row_count FROM datasets WHERE job_id = $1"
+    first = asyncio.create_task(handler(ctx, job_id))
+    async with asyncio.timeout(30):
+        while not await ctx.pool.fetchval(checkpoint, job_id):
+            await asyncio.sleep(0.005)
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    done: int = await ctx.pool.fetchval(checkpoint, job_id)
+    return done

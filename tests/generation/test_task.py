@@ -18,6 +18,7 @@ from datatasks.generation.task import run_generation
 from datatasks.jobs.execution import TaskContext
 from datatasks.storage.local import LocalStorage
 from tests.conftest import WaitJob, WorkerRunner
+from tests.helpers import interrupted
 
 ALL_TYPES: list[dict[str, Any]] = [
     {"name": "id", "type": "uuid"},
@@ -134,13 +135,7 @@ async def test_an_interrupted_job_resumes_from_its_checkpoint_without_duplicates
     job_id = uuid.UUID(accepted["job_id"])
 
     # First delivery: stopped (as by a crash) once some chunks are committed.
-    first = asyncio.create_task(run_generation(ctx, job_id))
-    async with asyncio.timeout(30):
-        while not await pool.fetchval("SELECT progress_done FROM jobs WHERE id = $1", job_id):
-            await asyncio.sleep(0.01)
-    first.cancel()
-    await asyncio.gather(first, return_exceptions=True)
-    done = await pool.fetchval("SELECT progress_done FROM jobs WHERE id = $1", job_id)
+    done = await interrupted(ctx, run_generation, job_id)
     assert 0 < done < 10_000
 
     # Second and third deliveries (one resuming, one of a finished job) write nothing twice.

@@ -6,28 +6,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import orjson
 import pytest
 
 from datatasks.core.config import Settings
-from datatasks.core.db import SessionMaker, create_copy_pool
+from datatasks.core.db import SessionMaker
 from datatasks.core.errors import JobCancelled, JobFailed
 from datatasks.generation.schemas import GenerateParams
 from datatasks.jobs.execution import ChunkWriter, JobDataset, RunningJob, TaskContext
 from datatasks.models import DatasetSource
-from datatasks.storage.local import LocalStorage
+from tests.helpers import task_context
 
 
 @pytest.fixture
 async def ctx(settings: Settings, sessionmaker: SessionMaker) -> AsyncIterator[TaskContext]:
-    pool = await create_copy_pool(settings, size=4)
-    cpu = ThreadPoolExecutor(2)
-    yield TaskContext(settings, sessionmaker, pool, cpu, LocalStorage(settings.storage_dir))
-    cpu.shutdown(cancel_futures=True)
-    await pool.close()
+    async with task_context(settings, sessionmaker, connections=4) as context:
+        yield context
 
 
 async def new_job(ctx: TaskContext, params: object = None) -> uuid.UUID:

@@ -4,11 +4,9 @@ Postgres, storage)."""
 
 from __future__ import annotations
 
-import asyncio
 import tracemalloc
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate, pairwise
 from typing import Any
 
@@ -18,12 +16,10 @@ import pytest
 from sqlalchemy import text
 
 from datatasks.core.config import Settings
-from datatasks.core.db import SessionMaker, create_copy_pool
-from datatasks.jobs.execution import TaskContext
-from datatasks.storage import create_storage
+from datatasks.core.db import SessionMaker
 from datatasks.uploads.task import run_ingest
 from tests.conftest import WaitJob, WorkerRunner
-from tests.helpers import api_client
+from tests.helpers import api_client, interrupted, task_context
 from tests.uploads.test_upload import INGEST, dataset_rows, upload
 
 MiB = 1024 * 1024
@@ -173,24 +169,10 @@ async def test_an_ingest_interrupted_between_batches_bounded_in_bytes_resumes_ex
     settings = settings.model_copy(update={"ingest_chunk_bytes": MiB})
     content, rows = long_names_csv(2000)  # one storage read, 40 MB of records
     job_id = uuid.UUID((await upload(client, content)).json()["job_id"])
-    pool = await create_copy_pool(settings, size=3)
-    storage = create_storage(settings)
-    cpu = ThreadPoolExecutor(2)
-    try:
-        ctx = TaskContext(settings, sessionmaker, pool, cpu, storage)
-        first = asyncio.create_task(run_ingest(ctx, job_id))
-        async with asyncio.timeout(30):
-            while not await pool.fetchval("SELECT max(row_count) FROM datasets"):
-                await asyncio.sleep(0.005)
-        first.cancel()
-        await asyncio.gather(first, return_exceptions=True)
-        done = await pool.fetchval("SELECT max(row_count) FROM datasets")
+    async with task_context(settings, sessionmaker) as ctx:
+        done = await interrupted(ctx, run_ingest, job_id)
         assert 0 < done < 2000
         result = await run_ingest(ctx, job_id)
-    finally:
-        cpu.shutdown()
-        await storage.close()
-        await pool.close()
     assert result["rows"] == 2000
     assert await dataset_rows(sessionmaker, result["dataset_id"]) == rows, "each record once"
     batches = await copy_batches(sessionmaker, result["dataset_id"])
@@ -206,19 +188,13 @@ async def test_an_ingest_holds_about_two_batches_of_records(
     settings = settings.model_copy(update={"ingest_chunk_bytes": MiB})
     content, _ = long_names_csv(2000)  # one storage read, 40 MB of records
     job_id = uuid.UUID((await upload(client, content)).json()["job_id"])
-    pool = await create_copy_pool(settings, size=2)
-    storage = create_storage(settings)
-    cpu = ThreadPoolExecutor(2)
-    tracemalloc.start()
-    try:
-        ctx = TaskContext(settings, sessionmaker, pool, cpu, storage)
-        result = await run_ingest(ctx, job_id)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-        cpu.shutdown()
-        await storage.close()
-        await pool.close()
+    async with task_context(settings, sessionmaker, connections=2) as ctx:
+        tracemalloc.start()
+        try:
+            result = await run_ingest(ctx, job_id)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     assert result["rows"] == 2000
     # A batch being copied and one being filled (1 MiB each), the read and its rows' cells:
     # about 4 MiB, where making all of a read's records at once takes 40.

@@ -20,7 +20,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.storage import create_storage
 from tests.conftest import WaitJob, WorkerRunner
-from tests.helpers import api_client
+from tests.helpers import api_client, interrupted, task_context
 
 INGEST = (QueueName.ingest,)
 ROWS = [
@@ -323,34 +323,16 @@ async def test_an_interrupted_ingest_resumes_without_duplicates(
     run_worker: WorkerRunner,
     wait_job: WaitJob,
 ) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from datatasks.core.db import create_copy_pool
-    from datatasks.jobs.execution import TaskContext
     from datatasks.uploads.task import run_ingest
 
     settings = settings.model_copy(update={"ingest_chunk_size": 1_000})
     rows = [{"i": str(i)} for i in range(100_000)]
     accepted = (await upload(client, as_csv(rows))).json()
     job_id = uuid.UUID(accepted["job_id"])
-    pool = await create_copy_pool(settings, size=3)
-    storage = create_storage(settings)
-    cpu = ThreadPoolExecutor(2)
-    try:
-        ctx = TaskContext(settings, sessionmaker, pool, cpu, storage)
-        first = asyncio.create_task(run_ingest(ctx, job_id))
-        async with asyncio.timeout(30):
-            while not await pool.fetchval("SELECT max(row_count) FROM datasets"):
-                await asyncio.sleep(0.005)
-        first.cancel()
-        await asyncio.gather(first, return_exceptions=True)
-        done = await pool.fetchval("SELECT max(row_count) FROM datasets")
+    async with task_context(settings, sessionmaker) as ctx:
+        done = await interrupted(ctx, run_ingest, job_id)
         assert 0 < done < 100_000
         result = await run_ingest(ctx, job_id)
-    finally:
-        cpu.shutdown()
-        await storage.close()
-        await pool.close()
     assert result["rows"] == 100_000
     assert await dataset_rows(sessionmaker, result["dataset_id"]) == rows
 
