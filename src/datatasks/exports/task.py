@@ -109,9 +109,7 @@ async def _copy_out(
     options: dict[str, str]
     if params.format is ExportFormat.csv:
         await sink.write(csv_header(columns.fields, formula_escape=params.csv_formula_escape))
-        query = select.sql(
-            csv_columns(select, columns.fields, formula_escape=params.csv_formula_escape)
-        )
+        query = select.sql(csv_columns(select, columns, formula_escape=params.csv_formula_escape))
         options = {"format": "csv"}
     else:
         query = select.sql(json_object_column(select, params.fields))
