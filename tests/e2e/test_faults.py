@@ -138,12 +138,26 @@ async def test_dropped_postgres_connections_are_retried(
     )
     status_url = service.url + response.headers["location"]
     await wait_for_progress(http, status_url)
+    # Another instance on the same server (its own schema) must not be touched.
+    bystander = await asyncpg.connect(
+        settings.asyncpg_dsn,
+        server_settings={
+            "application_name": settings.model_copy(
+                update={"database_schema": "someone_else"}
+            ).application_name
+        },
+    )
     terminated = await pg.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE application_name = 'datatasks' AND pid <> pg_backend_pid() "
-        "AND query NOT ILIKE '%pg_stat_activity%'"
+        "WHERE application_name = $1 AND pid <> pg_backend_pid() "
+        "AND query NOT ILIKE '%pg_stat_activity%'",
+        settings.application_name,
     )
     assert terminated > 0
+    try:
+        assert await bystander.fetchval("SELECT 1") == 1
+    finally:
+        await bystander.close()
     status = await poll(http, status_url)
     assert await sequence_numbers(pg, status["result"]["dataset_id"]) == list(range(1, count + 1))
     # The API, whose connections were dropped too, recovers by itself (at most one 503).

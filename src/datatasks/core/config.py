@@ -201,6 +201,12 @@ class Settings(BaseSettings):
         return f"postgresql://{rest}"
 
     @property
+    def application_name(self) -> str:
+        """What this instance's Postgres sessions are called in pg_stat_activity: instances
+        sharing a server (each in its schema) tell theirs apart by it. Postgres keeps 63 bytes."""
+        return f"datatasks:{self.database_schema}"[:63]
+
+    @property
     def sqlalchemy_url(self) -> str:
         return self.asyncpg_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 

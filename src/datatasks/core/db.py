@@ -182,7 +182,7 @@ async def guarded(conn: asyncpg.Connection, timeout_s: float | None) -> AsyncIte
 
 
 def _server_settings(settings: Settings) -> dict[str, str]:
-    return {"search_path": settings.database_schema, "application_name": "datatasks"}
+    return {"search_path": settings.database_schema, "application_name": settings.application_name}
 
 
 def create_engine(settings: Settings, *, pre_ping: bool = False) -> AsyncEngine:

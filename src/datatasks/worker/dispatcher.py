@@ -112,7 +112,7 @@ class Dispatcher:
         conn = await asyncpg.connect(
             self._settings.asyncpg_dsn,
             timeout=self._settings.worker_db_timeout_s,
-            server_settings={"application_name": "datatasks"},
+            server_settings={"application_name": self._settings.application_name},
         )
         closed = asyncio.Event()
         try:
