@@ -17,6 +17,7 @@ import structlog
 from datatasks.core.config import QueueName, Settings, load_settings
 from datatasks.core.errors import ConfigError
 from datatasks.core.logging import configure_logging
+from datatasks.core.preflight import Refused, check_postgres, check_redis
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -65,21 +66,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"datatasks: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        return _command(args, settings)
+    except Refused as exc:
+        print(f"datatasks: {exc}", file=sys.stderr)
+        return 2
 
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "api":
+        asyncio.run(_api_preflight(settings))
         return _api(settings, args.host, args.port, args.workers)
     if args.command == "worker":
         from datatasks.worker.main import run_worker
 
+        asyncio.run(_worker_preflight(settings))
         return asyncio.run(run_worker(settings, args.queues, args.concurrency))
     return _run_all(settings, args.host, args.port)
+
+
+async def _api_preflight(settings: Settings) -> None:
+    await check_postgres(settings)
+    try:
+        await check_redis(settings)
+    except Refused as exc:
+        # The API accepts jobs without Redis (they wait in the outbox): say so, and serve.
+        log.warning("api.redis_unreachable", problem=str(exc), status="degraded")
+
+
+async def _worker_preflight(settings: Settings) -> None:
+    await check_postgres(settings)
+    await check_redis(settings)
 
 
 def _migrate(settings: Settings) -> int:
     from datatasks.migrations.runner import upgrade
 
+    asyncio.run(check_postgres(settings, schema=False))
     upgrade(settings)
     log.info("migrate.done", schema=settings.database_schema)
     return 0
@@ -140,6 +165,7 @@ def _run_all(settings: Settings, host: str, port: int) -> int:
     if either exits, the other is stopped too."""
     if (code := _migrate(settings)) != 0:
         return code
+    asyncio.run(check_redis(settings))
     exe = [sys.executable, "-m", "datatasks"]
     children = [
         subprocess.Popen([*exe, "api", "--host", host, "--port", str(port)]),

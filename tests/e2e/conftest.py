@@ -70,7 +70,7 @@ class Service:
         }
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str, stderr: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, stderr: IO[bytes] | int | None = None) -> subprocess.Popen[bytes]:
         # A session of its own, so cleanup reaches `datatasks run`'s children too.
         proc = subprocess.Popen(
             [DATATASKS, *args], env=self.env, start_new_session=True, stderr=stderr

@@ -10,7 +10,7 @@ async def test_live_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).json()["status"] == "ok"
     ready = await client.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+    assert ready.json()["checks"] == {"postgres": "ok", "schema": "ok", "redis": "ok"}
 
 
 async def test_ready_without_redis_is_degraded_but_ready(base_settings: Settings) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     Field,
     PostgresDsn,
     RedisDsn,
@@ -85,7 +86,10 @@ class Settings(BaseSettings):
     # Signs download links. SecretStr: it never shows in a repr or a log line.
     secret_key: SecretStr = SecretStr(_PLACEHOLDER_SECRET)
 
-    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Any case: `debug` is as good as `DEBUG`.
+    log_level: Annotated[str, BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)] = (
+        Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    )
     log_json: bool = True
 
     storage_backend: StorageBackend = StorageBackend.local

@@ -6,11 +6,11 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from datatasks.core.errors import DependencyUnavailable
+from datatasks.core.preflight import schema_problem
 from datatasks.core.problems import responses
-from datatasks.deps import QueuesDep, SettingsDep
+from datatasks.deps import PoolDep, QueuesDep, SettingsDep
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -29,10 +29,15 @@ async def live() -> Health:
 
 @router.get("/ready", response_model=Health, responses=responses(503))
 @router.head("/ready", include_in_schema=False)
-async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> Health:
+async def ready(
+    request: Request, settings: SettingsDep, queues: QueuesDep, pool: PoolDep
+) -> Health:
+    schema: str | None = None
+
     async def postgres() -> None:
-        async with request.app.state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        nonlocal schema
+        async with pool.acquire() as conn:
+            schema = await schema_problem(conn, settings.database_schema)
 
     checks: dict[str, str] = {}
     for name, probe in (("postgres", postgres), ("redis", queues.ping)):
@@ -42,8 +47,12 @@ async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> H
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
+    if checks["postgres"] == "ok":
+        checks["schema"] = schema or "ok"
     if checks["postgres"] != "ok":
-        raise DependencyUnavailable("not ready", checks=checks)
+        raise DependencyUnavailable("not ready: Postgres is unavailable", checks=checks)
+    if schema is not None:
+        raise DependencyUnavailable(f"not ready: {schema}", checks=checks)
     # Without Redis the API still accepts jobs (they wait in the outbox until it is back):
     # ready, but degraded.
     return Health(status="ok" if checks["redis"] == "ok" else "degraded", checks=checks)

@@ -16,6 +16,7 @@ import structlog
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import create_copy_pool, create_engine, create_sessionmaker
+from datatasks.core.preflight import redacted
 from datatasks.core.queue import Queues, connection_options
 from datatasks.jobs.execution import Handler, TaskContext
 from datatasks.storage import create_storage
@@ -23,6 +24,7 @@ from datatasks.worker.dispatcher import Dispatcher
 from datatasks.worker.handlers import HANDLERS
 from datatasks.worker.processor import Processor
 from datatasks.worker.reconciler import run_reconciler
+from datatasks.worker.redis_watch import watch_redis
 
 log = structlog.stdlib.get_logger("datatasks.worker")
 
@@ -110,6 +112,7 @@ async def _consume(
         )
     )
     dispatcher = asyncio.create_task(Dispatcher(settings, ctx.pool, producer).run())
+    watch = asyncio.create_task(watch_redis(producer.ping, redacted(str(settings.redis_url))))
     log.info("worker.started", queues=[q.value for q in queues], pid=os.getpid())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, *runs}, return_when=asyncio.FIRST_COMPLETED)
@@ -119,10 +122,11 @@ async def _consume(
     stopped.cancel()
     reconciler.cancel()
     dispatcher.cancel()
+    watch.cancel()
     await _shutdown(settings, workers, processors, producer)
     for task in (reconciler, dispatcher, *runs):
         task.cancel()
-    await asyncio.gather(reconciler, dispatcher, *runs, return_exceptions=True)
+    await asyncio.gather(reconciler, dispatcher, watch, *runs, return_exceptions=True)
     log.info("worker.stopped")
     return 1 if crashed else 0
 
