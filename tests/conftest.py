@@ -1,4 +1,5 @@
-"""Shared fixtures: the real Postgres and Redis on this machine, isolated per run and per test.
+"""Shared fixtures: the real Postgres and Redis on this machine (embedded ones where it has
+none), isolated per run and per test.
 
 The session gets its own Postgres schema (created by running the migrations, dropped at the end).
 Each test gets its own queue prefix in Redis (its keys deleted afterwards) and empty tables.
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from datatasks.core.config import Environment, QueueName, QueueSettings, Settings, load_settings
 from datatasks.core.db import SessionMaker, create_engine, create_sessionmaker
 from datatasks.core.logging import configure_logging
+from datatasks.embedded import Missing, embedded_servers
 from datatasks.jobs.execution import Handler
 from datatasks.migrations.runner import upgrade
 from datatasks.models import Job
@@ -74,9 +76,23 @@ class WorkerRunner:
 
 
 @pytest.fixture(scope="session")
-def base_settings() -> Iterator[Settings]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The machine's Postgres and Redis (configured, or answering on the default ports), or,
+    on a machine with only Python, embedded ones of the session's own on free ports."""
+    missing = Missing.on_this_machine(load_settings())
+    if not (missing.postgres or missing.redis):
+        yield {}
+        return
+    directory = tmp_path_factory.mktemp("embedded")
+    with embedded_servers(directory, missing, default_ports=False) as urls:
+        yield {name.lower(): url for name, url in urls.items()}
+
+
+@pytest.fixture(scope="session")
+def base_settings(servers: dict[str, Any]) -> Iterator[Settings]:
     run = uuid.uuid4().hex[:10]
     settings = load_settings(
+        **servers,
         app_env=Environment.test,
         database_schema=f"test_{run}",
         queue_prefix=f"test-{run}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from datatasks.core.config import QueueName, Settings, load_settings
 from datatasks.core.errors import ConfigError
 from datatasks.core.logging import configure_logging
 from datatasks.core.preflight import Refused, check_postgres, check_redis
+from datatasks.embedded import EmbeddedError, Missing, embedded_servers
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -68,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, json=settings.log_json)
     try:
         return _command(args, settings)
-    except Refused as exc:
+    except (Refused, EmbeddedError) as exc:
         print(f"datatasks: {exc}", file=sys.stderr)
         return 2
 
@@ -161,6 +163,23 @@ def _collector_tuned_for_serving(app: FastAPI) -> FastAPI:
 
 
 def _run_all(settings: Settings, host: str, port: int) -> int:
+    """On a machine without Postgres or Redis (none configured, nothing on the default port),
+    start embedded ones first, and stop them last."""
+    missing = Missing.on_this_machine(settings)
+    if not (missing.postgres or missing.redis):
+        return _supervise(settings, host, port)
+    with embedded_servers(settings.embedded_dir, missing) as urls:
+        log.info(
+            "run.embedded_servers",
+            **{name.lower(): url for name, url in urls.items()},
+            data=str(settings.embedded_dir.resolve()),
+        )
+        # The children read their settings from the environment.
+        os.environ.update(urls)
+        return _supervise(load_settings(), host, port)
+
+
+def _supervise(settings: Settings, host: str, port: int) -> int:
     """Migrate, then supervise one API and one worker process. Ctrl-C (or SIGTERM) stops both;
     if either exits, the other is stopped too."""
     if (code := _migrate(settings)) != 0:

@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from datatasks.core.config import Settings
+from datatasks.embedded import free_port
 
 DATATASKS = shutil.which("datatasks", path=str(Path(sys.executable).parent)) or "datatasks"
 FIELDS = [
@@ -29,13 +29,6 @@ FIELDS = [
     {"name": "email", "type": "email"},
     {"name": "joined", "type": "datetime"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Service:

@@ -16,7 +16,8 @@ import pytest
 
 from datatasks.core.config import Settings
 from datatasks.core.preflight import head_revision
-from tests.e2e.conftest import DATATASKS, Service, free_port
+from datatasks.embedded import free_port
+from tests.e2e.conftest import DATATASKS, Service
 from tests.fixtures.servers import OwnRedis
 
 pytestmark = pytest.mark.e2e

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     )
     log_json: bool = True
 
+    # `datatasks run` on a machine without Postgres or Redis keeps the embedded servers' data
+    # here (see datatasks.embedded).
+    embedded_dir: Path = Path("var")
+
     storage_backend: StorageBackend = StorageBackend.local
     # local: objects live under this directory (created if missing).
     storage_dir: Path = Path("var/storage")
