@@ -30,7 +30,7 @@ from datatasks.worker.main import run_worker as run_worker_process
 from tests.helpers import api_client
 
 # S3-compatible server (moto) and per-test storage fixtures.
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.servers"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.servers", "tests.fixtures.queue_tool"]
 
 TABLES = ("records", "datasets", "uploads", "job_outbox", "jobs")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import bullmq
@@ -38,20 +38,41 @@ def job_options(settings: Settings, queue: QueueName, job_id: uuid.UUID) -> dict
     }
 
 
+# What a queue job's data says about its job, beside its id, so a queue dashboard (Bull Board,
+# or any BullMQ tool) shows something useful: these params, under these names.
+SUMMARY: dict[str, str] = {
+    "record_type": "record_type",
+    "count": "records",
+    "size": "bytes",
+    "format": "format",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class QueuedJob:
     job_id: uuid.UUID
     job_type: str
     request_id: str | None = None
+    # The job's params, or only their SUMMARY keys.
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        """The queue job's data: the row's id, its type and summary, and the request that
+        created it, if any, so a worker's log lines lead back to it."""
+        data: dict[str, Any] = {"job_id": str(self.job_id), "type": self.job_type}
+        for key, name in SUMMARY.items():
+            if (value := self.params.get(key)) is not None:
+                data[name] = value
+        if self.request_id:
+            data["request_id"] = self.request_id
+        return data
 
 
-def job_data(job_id: uuid.UUID, request_id: str | None) -> dict[str, str]:
-    """A queue job's data: the row's id, and the request that created the job, if any, so a
-    worker's log lines lead back to it."""
-    data = {"job_id": str(job_id)}
-    if request_id:
-        data["request_id"] = request_id
-    return data
+def summary_sql(params: str) -> str:
+    """SQL for the SUMMARY keys of a jsonb `params` column, as one JSON object: all a
+    dispatcher needs of params that can be large."""
+    pairs = ", ".join(f"'{key}', {params}->'{key}'" for key in SUMMARY)
+    return f"jsonb_build_object({pairs})::text"
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:
@@ -88,13 +109,11 @@ class Queues:
         except REDIS_ERRORS as exc:
             raise DependencyUnavailable("the job queue is unavailable") from exc
 
-    async def enqueue(
-        self, name: QueueName, job_id: uuid.UUID, job_type: str, request_id: str | None = None
-    ) -> None:
+    async def enqueue(self, name: QueueName, job: QueuedJob) -> None:
         """Add a job (a no-op if a job with this id is in the queue already)."""
         async with self._redis():
             await self.get(name).add(
-                job_type, job_data(job_id, request_id), job_options(self._settings, name, job_id)
+                job.job_type, job.data(), job_options(self._settings, name, job.job_id)
             )
 
     async def enqueue_many(self, name: QueueName, jobs: list[QueuedJob]) -> None:
@@ -105,18 +124,18 @@ class Queues:
                 [
                     {
                         "name": job.job_type,
-                        "data": job_data(job.job_id, job.request_id),
+                        "data": job.data(),
                         "opts": job_options(self._settings, name, job.job_id),
                     }
                     for job in jobs
                 ]
             )
 
-    async def requeue(self, name: QueueName, job_id: uuid.UUID, job_type: str) -> None:
+    async def requeue(self, name: QueueName, job: QueuedJob) -> None:
         """Enqueue a job again under the same id: the old queue job (failed, or finished and
         kept) is removed first, since an add with an existing id does nothing."""
-        await self.discard(name, job_id)
-        await self.enqueue(name, job_id, job_type)
+        await self.discard(name, job.job_id)
+        await self.enqueue(name, job)
 
     async def discard(self, name: QueueName, job_id: uuid.UUID) -> None:
         """Drop a waiting job from its queue. A job a worker holds stays (it is locked); its

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 
 from datatasks.core.db import SessionMaker, session_scope
 from datatasks.models import Job, JobStatus
@@ -30,6 +30,30 @@ async def start(sessionmaker: SessionMaker, job_id: uuid.UUID, attempt: int, lea
             .returning(Job.id)
         )
         return result.scalar_one_or_none() is not None
+
+
+async def reopen_dead_letter(
+    sessionmaker: SessionMaker, job_id: uuid.UUID, queue_attempts: int
+) -> bool | None:
+    """A dead-lettered job that its queue delivers again: a queue tool (Bull Board, BullMQ's
+    `job.retry()`) retried it. Honoured as POST /jobs/{id}/retry is - the row back to pending
+    (True) - when the queue saw the job's last attempt fail (`queue_attempts`, its attemptsMade,
+    at least the row's attempts). Refused (False) when it did not: a delivery left over from a
+    worker that died between recording the failure and telling the queue. None: the row is
+    not dead-lettered."""
+    async with session_scope(sessionmaker) as session:
+        reopened = await session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id, Job.status == JobStatus.failed, Job.attempts <= queue_attempts
+            )
+            .values(status=JobStatus.pending, error=None, finished_at=None, lease=None)
+            .returning(Job.id)
+        )
+        if reopened.scalar_one_or_none() is not None:
+            return True
+        status = await session.scalar(select(Job.status).where(Job.id == job_id))
+        return False if status == JobStatus.failed else None
 
 
 async def complete(

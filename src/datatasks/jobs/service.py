@@ -15,7 +15,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
-from datatasks.core.queue import Queues
+from datatasks.core.queue import QueuedJob, Queues
 from datatasks.jobs.writer import QUEUE_OF
 from datatasks.models import Job, JobStatus, JobType
 
@@ -117,6 +117,6 @@ async def retry(session: AsyncSession, queues: Queues, job_id: uuid.UUID) -> Job
     job.finished_at = None
     await session.commit()
     # If Redis is down this is a 503, and the reconciler enqueues the pending row later.
-    await queues.requeue(QUEUE_OF[job.type], job.id, job.type)
+    await queues.requeue(QUEUE_OF[job.type], QueuedJob(job.id, job.type, params=job.params))
     await session.refresh(job)
     return job

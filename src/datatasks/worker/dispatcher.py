@@ -19,24 +19,25 @@ import contextlib
 from collections import defaultdict
 
 import asyncpg
+import orjson
 import structlog
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import is_db_unavailable
 from datatasks.core.errors import DependencyUnavailable
-from datatasks.core.queue import QueuedJob, Queues
+from datatasks.core.queue import QueuedJob, Queues, summary_sql
 from datatasks.jobs.writer import outbox_channel
 
 log = structlog.stdlib.get_logger("datatasks.dispatcher")
 
-_TAKE = """
-SELECT o.job_id, o.queue, o.request_id, j.type,
+_TAKE = f"""
+SELECT o.job_id, o.queue, o.request_id, j.type, {summary_sql("j.params")} AS summary,
        extract(epoch FROM clock_timestamp() - o.created_at) AS waited_s
 FROM job_outbox o JOIN jobs j ON j.id = o.job_id
 ORDER BY o.created_at
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED
-"""
+"""  # noqa: S608 - the summary keys are constants
 
 
 class Dispatcher:
@@ -87,7 +88,9 @@ class Dispatcher:
             by_queue: dict[QueueName, list[QueuedJob]] = defaultdict(list)
             for row in rows:
                 by_queue[QueueName(row["queue"])].append(
-                    QueuedJob(row["job_id"], row["type"], row["request_id"])
+                    QueuedJob(
+                        row["job_id"], row["type"], row["request_id"], orjson.loads(row["summary"])
+                    )
                 )
             for queue, jobs in by_queue.items():
                 await self._queues.enqueue_many(queue, jobs)

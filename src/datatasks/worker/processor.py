@@ -136,6 +136,31 @@ class Processor:
         log.info("job.released", reason=reason, delay_ms=delay_ms)
         raise DelayedError()
 
+    async def _reopened_dead_letter(
+        self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int, lease: str
+    ) -> bool:
+        """A dead-lettered job retried from a queue tool runs as if retried through the API
+        (from its checkpoint, with the queue's attempt count), or is refused and stays visibly
+        failed in the queue: never a completed queue job beside a failed row."""
+        sessionmaker = self.ctx.sessionmaker
+        try:
+            reopened = await self._record(
+                lifecycle.reopen_dead_letter(sessionmaker, job_id, job.attemptsMade)
+            )
+            if not reopened:
+                if reopened is False:
+                    raise UnrecoverableError(
+                        "this job is dead-lettered and its queue did not see it fail; "
+                        f"retry it with POST /jobs/{job_id}/retry"
+                    )
+                return False
+            log.warning("job.retried_in_queue", queue_attempts=job.attemptsMade)
+            return await self._record(lifecycle.start(sessionmaker, job_id, attempt, lease))
+        except Exception as exc:
+            if not is_db_unavailable(exc):
+                raise
+            await self._postgres_away(job, token, "starting", exc)
+
     async def _postgres_away(
         self, job: bullmq.Job, token: str, when: str, exc: BaseException
     ) -> NoReturn:
@@ -163,6 +188,8 @@ class Processor:
             if not is_db_unavailable(exc):
                 raise
             await self._postgres_away(job, token, "starting", exc)
+        if not started:
+            started = await self._reopened_dead_letter(job, token, job_id, attempt, lease)
         if not started:
             log.info("job.skipped", reason="finished or unknown")
             return None

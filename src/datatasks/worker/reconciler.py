@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import exists, func, select
 
 from datatasks.core.db import SessionMaker, is_db_unavailable
-from datatasks.core.queue import REDIS_ERRORS, Queues
+from datatasks.core.queue import REDIS_ERRORS, QueuedJob, Queues
 from datatasks.jobs import lifecycle
 from datatasks.jobs.writer import QUEUE_OF
 from datatasks.models import Job, JobStatus, JobType, OutboxEntry
@@ -42,7 +42,7 @@ async def reconcile_once(
     async with sessionmaker() as session:
         rows = (
             await session.execute(
-                select(Job.id, Job.type)
+                select(Job.id, Job.type, Job.params)
                 .where(
                     Job.status.in_((JobStatus.pending, JobStatus.in_progress)),
                     Job.updated_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, quiet_for_s),
@@ -54,11 +54,11 @@ async def reconcile_once(
             )
         ).all()
     outcome = Reconciled()
-    for job_id, job_type in rows:
+    for job_id, job_type, params in rows:
         queue = QUEUE_OF[JobType(job_type)]
         state = await queues.get(queue).getJobState(str(job_id))
         if state == "unknown":
-            await queues.enqueue(queue, job_id, job_type)
+            await queues.enqueue(queue, QueuedJob(job_id, job_type, params=params))
             outcome.requeued.append(job_id)
             log.warning("reconcile.requeued", job_id=str(job_id), queue=queue.value)
         elif state == "failed":
