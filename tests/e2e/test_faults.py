@@ -4,6 +4,7 @@ Postgres connections, unreachable dependencies. Nothing is lost, nothing is doub
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -164,21 +165,54 @@ async def test_dropped_postgres_connections_are_retried(
     assert (await http.get(status_url)).status_code == 200
 
 
-async def test_an_api_without_postgres_answers_503_quickly_and_recovers(
-    service: Service, http: httpx.AsyncClient
+class SilencingProxy:
+    """A TCP proxy to Postgres that can turn into a Postgres that never answers: it cuts the
+    connections it carries and accepts new ones without a word."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream = upstream_port
+        self.silent = False
+        self._carried: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    def silence(self) -> None:
+        self.silent = True
+        for writer in self._carried:
+            writer.transport.abort()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.silent:
+            return  # accepted, and never a byte back
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._upstream)
+        self._carried += [writer, up_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def close(self) -> None:
+        self._server.close()
+
+
+async def test_an_api_whose_postgres_stops_answering_answers_503_quickly(
+    service: Service, http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    # A Postgres that never answers: a listening socket that accepts and says nothing.
-    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    proxy = SilencingProxy(settings.database_url.hosts()[0]["port"] or 5432)
+    port = await proxy.start()
     service.env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     service.api()
-    async with asyncio.timeout(30):
-        while True:
-            try:
-                ready = await http.get(f"{service.url}/health/ready")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
+    await service.ready(http)
+    proxy.silence()
+    ready = await http.get(f"{service.url}/health/ready")
     assert ready.status_code == 503
     started = time.monotonic()
     response = await http.post(
@@ -187,4 +221,4 @@ async def test_an_api_without_postgres_answers_503_quickly_and_recovers(
     assert time.monotonic() - started < 3
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
-    server.close()
+    proxy.close()
