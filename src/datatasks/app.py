@@ -25,6 +25,7 @@ from datatasks.exports.routes import export
 from datatasks.exports.routes import router as exports_router
 from datatasks.generation.routes import generate
 from datatasks.generation.routes import router as generation_router
+from datatasks.health.routes import metrics_router
 from datatasks.health.routes import router as health_router
 from datatasks.jobs.backlog import Backlog
 from datatasks.jobs.routes import router as jobs_router
@@ -100,4 +101,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads_router)
     app.include_router(jobs_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     return app

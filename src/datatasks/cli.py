@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +21,7 @@ import structlog
 from datatasks.core.config import QueueName, Settings, load_settings
 from datatasks.core.errors import ConfigError
 from datatasks.core.logging import configure_logging
+from datatasks.core.metrics import MULTIPROCESS_DIR
 from datatasks.core.preflight import Refused, check_postgres, check_redis
 from datatasks.embedded import EmbeddedError, Missing, embedded_servers
 
@@ -54,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated (default: {','.join(QueueName)})",
     )
     worker.add_argument("--concurrency", type=int, default=None, help="jobs at once, per queue")
+    worker.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="and this address")
     run = sub.add_parser("run", help="migrate, then run the API and one worker together")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
@@ -85,6 +93,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         from datatasks.worker.main import run_worker
 
         asyncio.run(_worker_preflight(settings))
+        if args.metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(args.metrics_port, addr=args.metrics_host)
+            log.info("worker.metrics", url=f"http://{args.metrics_host}:{args.metrics_port}/")
         return asyncio.run(run_worker(settings, args.queues, args.concurrency))
     return _run_all(settings, args.host, args.port)
 
@@ -119,6 +132,12 @@ def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
 
     # Each of several processes builds its own app (reading the same environment) from the
     # factory; one process is given the app already built.
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        # Their metrics go to files /metrics adds up (see core/metrics.py); a directory of
+        # this run's own, as prometheus-client asks, removed when the server stops.
+        directory = tempfile.mkdtemp(prefix="datatasks-metrics-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        os.environ[MULTIPROCESS_DIR] = directory
     app = (
         "datatasks.cli:_process_app"
         if workers > 1

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatasks.core.limits import is_json
+from datatasks.core.metrics import ROUTE_KEY
 from datatasks.jobs.idempotency import KEY_MAX, KEY_PATTERN
 
 Endpoint = Callable[..., Awaitable[BaseModel]]
@@ -83,6 +84,7 @@ class FastLaneMiddleware:
             # FastAPI validates again and answers the 422 in its own words.
             await self.app(scope, _replay(body, receive), send)
             return
+        scope[ROUTE_KEY] = scope["path"]
         await self._serve(lane, parsed, key, scope, receive, send)
 
     async def _serve(

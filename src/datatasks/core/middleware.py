@@ -1,4 +1,5 @@
-"""Request id and access log, as a plain ASGI middleware (no per-request task overhead)."""
+"""Request id, access log and HTTP metrics, as a plain ASGI middleware (no per-request task
+overhead)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from datatasks.core.metrics import observe_request
 from datatasks.core.problems import internal_error
 
 log = structlog.stdlib.get_logger("datatasks.access")
@@ -70,6 +72,7 @@ class RequestContextMiddleware:
                 if not responded:
                     await internal_error(Request(scope))(scope, receive, send_with_id)
             finally:
+                seconds = time.perf_counter() - started
                 level = logging.ERROR if status >= 500 else logging.INFO
                 log.log(
                     level,
@@ -77,8 +80,9 @@ class RequestContextMiddleware:
                     method=scope["method"],
                     path=scope["path"],
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(seconds * 1000, 2),
                 )
+                observe_request(scope, status, seconds)
                 # Bound by the route that created a job; it must not outlive the request (tests
                 # and other in-process callers share the context).
                 structlog.contextvars.unbind_contextvars("job_id")

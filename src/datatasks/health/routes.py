@@ -1,18 +1,24 @@
-"""Liveness (the process answers) and readiness (its dependencies answer)."""
+"""Liveness (the process answers), readiness (its dependencies answer), and metrics."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+import structlog
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from datatasks.core.config import QueueName
 from datatasks.core.errors import DependencyUnavailable
+from datatasks.core.metrics import CONTENT_TYPE, exposition, queue_depth
 from datatasks.core.preflight import schema_problem
 from datatasks.core.problems import responses
 from datatasks.deps import PoolDep, QueuesDep, SettingsDep
 
 router = APIRouter(prefix="/health", tags=["health"])
+metrics_router = APIRouter(tags=["health"])
+log = structlog.stdlib.get_logger("datatasks.health")
+QUEUE_STATES = ("waiting", "active", "delayed", "failed")
 
 
 class Health(BaseModel):
@@ -56,3 +62,23 @@ async def ready(
     # Without Redis the API still accepts jobs (they wait in the outbox until it is back):
     # ready, but degraded.
     return Health(status="ok" if checks["redis"] == "ok" else "degraded", checks=checks)
+
+
+@metrics_router.get(
+    "/metrics",
+    summary="Prometheus metrics of this API (all its processes) and the queues' depth",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"}},
+)
+async def metrics(settings: SettingsDep, queues: QueuesDep) -> Response:
+    extra = []
+    try:
+        async with asyncio.timeout(settings.dependency_timeout_s):
+            counts = {
+                name.value: await queues.get(name).getJobCounts(*QUEUE_STATES) for name in QueueName
+            }
+        extra.append(queue_depth(counts))
+    except Exception as exc:
+        # The rest is still worth a scrape; the gap in the queue series shows the outage.
+        log.warning("metrics.queue_depth_unavailable", error=repr(exc))
+    return Response(exposition(*extra), media_type=CONTENT_TYPE)

@@ -44,9 +44,7 @@ async def reopen_dead_letter(
     async with session_scope(sessionmaker) as session:
         reopened = await session.execute(
             update(Job)
-            .where(
-                Job.id == job_id, Job.status == JobStatus.failed, Job.attempts <= queue_attempts
-            )
+            .where(Job.id == job_id, Job.status == JobStatus.failed, Job.attempts <= queue_attempts)
             .values(status=JobStatus.pending, error=None, finished_at=None, lease=None)
             .returning(Job.id)
         )

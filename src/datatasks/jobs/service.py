@@ -15,6 +15,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
+from datatasks.core.metrics import job_event
 from datatasks.core.queue import QueuedJob, Queues
 from datatasks.jobs.writer import QUEUE_OF
 from datatasks.models import Job, JobStatus, JobType
@@ -97,6 +98,7 @@ async def cancel(session: AsyncSession, queues: Queues, job_id: uuid.UUID) -> Jo
     job.finished_at = func.now()
     job.lease = None
     await session.commit()
+    job_event(job.type, "cancelled")
     if was_pending:
         # Best effort: a worker that still gets it skips it (the row is no longer live).
         with contextlib.suppress(DependencyUnavailable):
@@ -116,6 +118,7 @@ async def retry(session: AsyncSession, queues: Queues, job_id: uuid.UUID) -> Job
     job.error = None
     job.finished_at = None
     await session.commit()
+    job_event(job.type, "retried")
     # If Redis is down this is a 503, and the reconciler enqueues the pending row later.
     await queues.requeue(QUEUE_OF[job.type], QueuedJob(job.id, job.type, params=job.params))
     await session.refresh(job)

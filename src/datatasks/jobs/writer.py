@@ -26,6 +26,7 @@ import structlog
 from datatasks.core.config import QueueName
 from datatasks.core.db import is_postgres_outage
 from datatasks.core.errors import DataTasksError, DependencyUnavailable, InvalidParameters
+from datatasks.core.metrics import job_event
 from datatasks.jobs.idempotency import IdempotencyKey
 from datatasks.models import JobStatus, JobType
 
@@ -130,6 +131,8 @@ class JobWriter:
                 self._flushes.add(task)
                 task.add_done_callback(self._flushes.discard)
             submitted = await future
+            if not submitted.replayed:
+                job_event(job.job_type.value, "accepted")
         # For the rest of the request: the access log line names the job it created.
         structlog.contextvars.bind_contextvars(job_id=str(submitted.job_id))
         return submitted

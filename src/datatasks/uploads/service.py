@@ -26,6 +26,7 @@ import structlog
 
 from datatasks.core.config import Settings
 from datatasks.core.errors import DependencyUnavailable, NotFound
+from datatasks.core.metrics import job_event
 from datatasks.jobs.idempotency import IdempotencyKey
 from datatasks.jobs.writer import (
     NewJob,
@@ -164,6 +165,7 @@ async def _accept(
         fate.keep = not await _aborted(pool, upload, xid)
         raise
     fate.keep = True
+    job_event(JobType.ingest.value, "accepted")
     structlog.contextvars.bind_contextvars(job_id=str(job.id))
     return Accepted(
         Submitted(job.id, JobStatus.pending, replayed=False),

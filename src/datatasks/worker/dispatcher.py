@@ -25,6 +25,7 @@ import structlog
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import is_db_unavailable
 from datatasks.core.errors import DependencyUnavailable
+from datatasks.core.metrics import DISPATCH_DELAY
 from datatasks.core.queue import QueuedJob, Queues, summary_sql
 from datatasks.jobs.writer import outbox_channel
 
@@ -97,6 +98,8 @@ class Dispatcher:
             await conn.execute(
                 "DELETE FROM job_outbox WHERE job_id = ANY($1::uuid[])", [r["job_id"] for r in rows]
             )
+        for row in rows:
+            DISPATCH_DELAY.observe(float(row["waited_s"]))
         waited = max(float(r["waited_s"]) for r in rows)
         log.debug("dispatch.done", jobs=len(rows), oldest_waited_s=round(waited, 4))
         return len(rows)

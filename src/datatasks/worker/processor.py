@@ -20,6 +20,7 @@ from datatasks.core.db import (
     postgres_only,
 )
 from datatasks.core.errors import JobCancelled, JobFailed
+from datatasks.core.metrics import job_event, job_finished
 from datatasks.jobs import lifecycle
 from datatasks.jobs.execution import Handler, TaskContext
 
@@ -155,6 +156,7 @@ class Processor:
                     )
                 return False
             log.warning("job.retried_in_queue", queue_attempts=job.attemptsMade)
+            job_event(job.name, "retried")
             return await self._record(lifecycle.start(sessionmaker, job_id, attempt, lease))
         except Exception as exc:
             if not is_db_unavailable(exc):
@@ -194,6 +196,7 @@ class Processor:
             log.info("job.skipped", reason="finished or unknown")
             return None
         log.info("job.started")
+        job_event(job.name, "started")
         began = time.perf_counter()
 
         running = _Running(job, asyncio.create_task(self.handler(self.ctx, job_id)))
@@ -237,13 +240,22 @@ class Processor:
                     raise
                 # The work is checkpointed: the next delivery finds it done and completes it.
                 await self._postgres_away(job, token, "completing", exc)
-            log.info("job.completed", duration_s=round(time.perf_counter() - began, 3))
+            seconds = time.perf_counter() - began
+            log.info("job.completed", duration_s=round(seconds, 3))
+            job_event(job.name, "completed")
+            job_finished(job.name, "completed", seconds, result)
             return result
 
         if is_db_unavailable(error):
             await self._postgres_away(job, token, "running", error)
+        job_finished(
+            job.name,
+            "cancelled" if isinstance(error, JobCancelled) else "failed",
+            time.perf_counter() - began,
+        )
         if isinstance(error, JobCancelled):
             log.info("job.cancelled")
+            job_event(job.name, "cancelled")
             raise UnrecoverableError(str(error)) from error
         # Errors a retry cannot fix fail the job at once.
         unrecoverable = isinstance(error, JobFailed) or is_deterministic_db_error(error)
@@ -259,6 +271,7 @@ class Processor:
             log.error("job.failed", exc_info=error, **info)
         else:
             log.warning("job.attempt_failed", exc_info=error, **info)
+        job_event(job.name, "failed" if final else "retried")
         try:
             await self._record(lifecycle.fail(sessionmaker, job_id, lease, info, final=final))
         except Exception as exc:

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import exists, func, select
 
 from datatasks.core.db import SessionMaker, is_db_unavailable
+from datatasks.core.metrics import job_event
 from datatasks.core.queue import REDIS_ERRORS, QueuedJob, Queues
 from datatasks.jobs import lifecycle
 from datatasks.jobs.writer import QUEUE_OF
@@ -66,6 +67,7 @@ async def reconcile_once(
             reason = (queued.failedReason if queued else None) or "failed in the queue"
             error = {"message": reason, "type": "QueueFailure", "attempt": None, "final": True}
             await lifecycle.fail(sessionmaker, job_id, None, error, final=True)
+            job_event(job_type, "failed")
             outcome.failed.append(job_id)
             log.warning("reconcile.failed", job_id=str(job_id), queue=queue.value, reason=reason)
     return outcome

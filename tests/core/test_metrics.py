@@ -1,0 +1,80 @@
+"""GET /metrics scraped while jobs run: the numbers move as they should."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from datatasks.core.config import QueueName
+from tests.conftest import WaitJob, WorkerRunner
+
+GENERATE = {"record_type": "m", "count": 25, "fields": [{"name": "n", "type": "sequence"}]}
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_requests_jobs_queue_depth_and_dispatch_move_as_jobs_run(
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
+) -> None:
+    before = await scrape(client)
+    accepted = [(await client.post("/generate", json=GENERATE)).json()["job_id"] for _ in range(3)]
+    await client.get("/status/00000000-0000-0000-0000-000000000000")
+
+    waiting = await scrape(client)
+    jobs = "datatasks_jobs_total"
+    assert (
+        value(waiting, jobs, type="generate", event="accepted")
+        - value(before, jobs, type="generate", event="accepted")
+        == 3
+    )
+    requests = "datatasks_http_requests_total"
+    assert (
+        value(waiting, requests, method="POST", route="/generate", status="202")
+        - value(before, requests, method="POST", route="/generate", status="202")
+        == 3
+    )
+    # Labelled by the route's template, not the path with its id.
+    assert value(waiting, requests, method="GET", route="/status/{job_id}", status="404") >= 1
+    latency = "datatasks_http_request_duration_seconds_count"
+    assert value(waiting, latency, method="POST", route="/generate") >= 3
+    for queue in QueueName:
+        for state in ("waiting", "active", "delayed", "failed"):
+            assert ("datatasks_queue_jobs", (("queue", queue.value), ("state", state))) in waiting
+
+    run_worker.start()
+    for job_id in accepted:
+        await wait_job(job_id)
+    after = await scrape(client)
+    for event in ("started", "completed"):
+        assert (
+            value(after, jobs, type="generate", event=event)
+            - value(waiting, jobs, type="generate", event=event)
+            == 3
+        ), event
+    rows = "datatasks_job_rows_sum"
+    assert value(after, rows, type="generate") - value(waiting, rows, type="generate") == 75
+    durations = "datatasks_job_duration_seconds_count"
+    assert (
+        value(after, durations, type="generate", outcome="completed")
+        - value(waiting, durations, type="generate", outcome="completed")
+        == 3
+    )
+    dispatched = "datatasks_dispatch_delay_seconds_count"
+    assert value(after, dispatched) - value(waiting, dispatched) >= 3
+    depth = "datatasks_queue_jobs"
+    assert value(after, depth, queue="generation", state="waiting") == 0
