@@ -64,6 +64,10 @@ async def test_generate_answers_202_with_location_and_queues_the_row_id(
         assert queued.data == {
             "job_id": str(job_id),
             "request_id": response.headers["x-request-id"],
+            # What a queue dashboard shows of it.
+            "type": "generate",
+            "record_type": "user",
+            "records": 1000,
         }
         assert queued.opts["attempts"] == settings.queue(QueueName.generation).attempts
     finally:
