@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 
@@ -17,6 +18,14 @@ from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.core.queue import Queues
 from datatasks.jobs.execution import Handler, TaskContext
 from datatasks.storage import create_storage
+
+
+async def generate(client: httpx.AsyncClient, body: Mapping[str, Any]) -> str:
+    """POST /generate; the accepted job's id."""
+    response = await client.post("/generate", json=body)
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["job_id"]
+    return job_id
 
 
 @asynccontextmanager

@@ -180,21 +180,19 @@ def embedded_servers(
     `default_ports`: listen on 5432 and 6379, so other commands on this machine (a second
     worker, psql, the tests) find them with no configuration; else on free ports.
     """
-    env: dict[str, str] = {}
+    root = directory.resolve()
+    servers: dict[str, EmbeddedPostgres | EmbeddedValkey] = {}
+    if missing.postgres:
+        port = DEFAULT_POSTGRES_PORT if default_ports else free_port()
+        servers["DATABASE_URL"] = EmbeddedPostgres(root / "postgres", port)
+    if missing.redis:
+        port = DEFAULT_REDIS_PORT if default_ports else free_port()
+        servers["REDIS_URL"] = EmbeddedValkey(root / "valkey", port)
     with contextlib.ExitStack() as running:
-        if missing.postgres:
-            port = DEFAULT_POSTGRES_PORT if default_ports else free_port()
-            pg = EmbeddedPostgres(directory.resolve() / "postgres", port)
-            pg.start()
-            running.callback(pg.stop)
-            env["DATABASE_URL"] = pg.url
-        if missing.redis:
-            port = DEFAULT_REDIS_PORT if default_ports else free_port()
-            valkey = EmbeddedValkey(directory.resolve() / "valkey", port)
-            valkey.start()
-            running.callback(valkey.stop)
-            env["REDIS_URL"] = valkey.url
-        yield env
+        for server in servers.values():
+            server.start()
+            running.callback(server.stop)
+        yield {setting: server.url for setting, server in servers.items()}
 
 
 def postgres_binaries() -> Path:

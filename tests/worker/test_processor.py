@@ -18,16 +18,9 @@ from datatasks.core.queue import Queues, connection_options
 from datatasks.jobs.execution import TaskContext
 from datatasks.worker.processor import Processor
 from tests.conftest import WaitJob, WorkerRunner
-from tests.helpers import dispatch, queue_state
+from tests.helpers import dispatch, generate, queue_state
 
 GENERATE = {"record_type": "t", "count": 10, "fields": [{"name": "id", "type": "uuid"}]}
-
-
-async def submit(client: httpx.AsyncClient) -> str:
-    response = await client.post("/generate", json=GENERATE)
-    assert response.status_code == 202
-    job_id: str = response.json()["job_id"]
-    return job_id
 
 
 async def test_a_failing_job_is_retried_then_dead_lettered(
@@ -39,7 +32,7 @@ async def test_a_failing_job_is_retried_then_dead_lettered(
         calls.append(job_id)
         raise RuntimeError(f"boom {len(calls)}")
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: flaky})
     job = await wait_job(job_id, statuses=("failed",))
     assert len(calls) == 3
@@ -68,7 +61,7 @@ async def test_a_retry_that_succeeds_completes_and_clears_the_error(
             raise ConnectionResetError("database went away")
         return {"rows": 10}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: second_time_lucky})
     job = await wait_job(job_id)
     assert job["attempts"] == 2
@@ -82,7 +75,7 @@ async def test_job_failed_is_not_retried(
     async def hopeless(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         raise JobFailed("no such dataset")
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: hopeless})
     job = await wait_job(job_id, statuses=("failed",))
     assert job["attempts"] == 1
@@ -113,7 +106,7 @@ async def test_an_attempt_past_the_timeout_fails_and_is_retried(
             raise
         return {}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: slow}, settings=worker_settings)
     job = await wait_job(job_id, statuses=("failed",))
     assert job["attempts"] == 3
@@ -136,7 +129,7 @@ async def test_shutdown_lets_a_running_job_finish_within_the_grace_period(
         calls.append("end")
         return {"ok": True}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     first = run_worker.start(handlers={QueueName.generation: long}, settings=settings)
     async with asyncio.timeout(10):
         while not calls:
@@ -161,7 +154,7 @@ async def test_shutdown_past_the_grace_period_releases_the_job_to_another_worker
             await asyncio.sleep(60)
         return {"run": runs}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     first = run_worker.start(handlers={QueueName.generation: long}, settings=settings)
     async with asyncio.timeout(10):
         while runs == 0:
@@ -183,7 +176,7 @@ async def test_a_job_fetched_but_never_started_is_released_at_shutdown(
 ) -> None:
     # bullmq's loop can stop while a fetch completes; the job is then active and locked with
     # nobody on it. Here the fetch is done by hand and the processor never called.
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     processor = Processor(
         TaskContext(settings, sessionmaker, None, None, None),  # type: ignore[arg-type]
         QueueName.generation,
@@ -223,7 +216,7 @@ async def test_postgres_down_at_start_hands_the_job_back_without_spending_an_att
 ) -> None:
     from datatasks.core.db import create_engine, create_sessionmaker
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     down = base_settings.model_copy(
         update={
             "database_url": "postgresql://postgres@127.0.0.1:1/postgres",
@@ -262,7 +255,7 @@ async def test_a_delivery_that_lost_its_lock_stops_and_leaves_the_job_alone(
         await asyncio.sleep(60)
         return {}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     processor = Processor(
         TaskContext(settings, sessionmaker, None, None, None),  # type: ignore[arg-type]
         QueueName.generation,
@@ -288,7 +281,7 @@ async def test_a_stale_delivery_cannot_finish_a_job_another_delivery_owns(
 ) -> None:
     from datatasks.jobs import lifecycle
 
-    job_id = uuid.UUID(await submit(client))
+    job_id = uuid.UUID(await generate(client, GENERATE))
     assert await lifecycle.start(sessionmaker, job_id, 1, "old-token")
     assert await lifecycle.start(sessionmaker, job_id, 1, "new-token")  # re-delivered
     await lifecycle.fail(sessionmaker, job_id, "old-token", {"message": "late"}, final=True)
@@ -313,7 +306,7 @@ async def test_postgres_lost_mid_job_hands_it_back_without_spending_an_attempt(
             raise PostgresUnavailable("Postgres dropped the connection")
         return {"runs": runs}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: interrupted})
     job = await wait_job(job_id)
     assert job["result"] == {"runs": 3}
@@ -331,7 +324,7 @@ async def test_a_statement_postgres_refuses_fails_the_job_at_once(
             await conn.fetch(f"SELECT {columns}")
         return {}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: too_wide})
     job = await wait_job(job_id, statuses=("failed",))
     assert job["attempts"] == 1
@@ -344,7 +337,7 @@ async def test_deliveries_that_share_a_lock_token_each_finish_once(
 ) -> None:
     # bullmq-python 3.4 gives jobs fetched in one go the same token; nothing here may depend
     # on tokens being unique.
-    ids = [await submit(client) for _ in range(3)]
+    ids = [await generate(client, GENERATE) for _ in range(3)]
     release = asyncio.Event()
 
     async def waits(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
@@ -396,7 +389,7 @@ async def test_a_handler_that_errs_on_its_way_out_of_a_shutdown_is_released_not_
                 ) from None
         return {"run": runs}
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     first = run_worker.start(handlers={QueueName.generation: stuck}, settings=settings)
     async with asyncio.timeout(10):
         while runs == 0:

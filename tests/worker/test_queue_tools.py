@@ -19,17 +19,10 @@ from datatasks.jobs.execution import TaskContext
 from datatasks.models import Job
 from tests.conftest import WaitJob, WorkerRunner
 from tests.fixtures.queue_tool import QueueTool
-from tests.helpers import queue_state
+from tests.helpers import generate, queue_state
 
 GENERATE = {"record_type": "people", "count": 10, "fields": [{"name": "id", "type": "uuid"}]}
 pytestmark = pytest.mark.timeout(120)
-
-
-async def submit(client: httpx.AsyncClient) -> str:
-    response = await client.post("/generate", json=GENERATE)
-    assert response.status_code == 202
-    job_id: str = response.json()["job_id"]
-    return job_id
 
 
 async def test_a_board_shows_the_jobs_type_record_type_and_size(
@@ -39,7 +32,7 @@ async def test_a_board_shows_the_jobs_type_record_type_and_size(
     wait_job: WaitJob,
     queue_tool: QueueTool,
 ) -> None:
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start()
     await wait_job(job_id)
     shown = queue_tool(settings, "show", "generation", job_id)
@@ -65,7 +58,7 @@ async def test_a_queue_retry_of_a_dead_letter_runs_it_as_the_api_retry_would(
             raise JobFailed("the first try fails")
         return await run_generation(ctx, job_id)
 
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     run_worker.start(handlers={QueueName.generation: fails_once})
     await wait_job(job_id, statuses=("failed",))
     assert await queue_state(settings, job_id) == "failed"
@@ -87,7 +80,7 @@ async def test_a_stale_delivery_of_a_dead_letter_stays_visibly_failed(
 ) -> None:
     """The row is dead-lettered, but the queue never saw it fail (a worker died in between):
     the delivery is refused, and the queue shows it failed with the way to retry it."""
-    job_id = await submit(client)
+    job_id = await generate(client, GENERATE)
     async with sessionmaker() as session:
         await session.execute(
             update(Job).where(Job.id == uuid.UUID(job_id)).values(status="failed", attempts=3)
