@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from datatasks.exports.sink import JsonArrayFraming, Pipe
+from datatasks.exports.sink import CrlfLines, JsonArrayFraming, Pipe
 from datatasks.storage import ObjectWriter
 from datatasks.storage.hashing import HashingWriter
 
@@ -62,3 +62,12 @@ async def test_an_empty_json_array() -> None:
     await framing.finish()
     await sink.finish()
     assert json.loads(writer.data) == []
+
+
+def test_crlf_lines_convert_record_ends_but_not_newlines_inside_quoted_values() -> None:
+    text = b'a,b\n"line one\nline two",x\n"say ""hi""\n",y\nplain,z\n'
+    expected = b'a,b\r\n"line one\nline two",x\r\n"say ""hi""\n",y\r\nplain,z\r\n'
+    for size in (1, 2, 3, 5, 7, len(text)):
+        lines = CrlfLines()
+        chunks = [text[i : i + size] for i in range(0, len(text), size)]
+        assert b"".join(lines.convert(chunk) for chunk in chunks) == expected, size

@@ -13,8 +13,6 @@ from datatasks.core.errors import JobFailed
 from datatasks.exports.query import Columns, Select
 from datatasks.storage.hashing import HashingWriter
 
-ROW_GROUP = 65_536
-
 # Generation types with a natural Arrow type; everything else (and uploaded data) is text.
 ARROW_TYPES: dict[str, pa.DataType] = {
     "integer": pa.int64(),
@@ -69,6 +67,7 @@ async def write_parquet(
     sink: HashingWriter,
     *,
     codec: str,
+    row_group_size: int,
     on_rows: Callable[[int], Awaitable[None]],
 ) -> int:
     """Stream the selection through a server-side cursor into Parquet; returns the row count.
@@ -80,7 +79,7 @@ async def write_parquet(
     with pq.ParquetWriter(pa.PythonFile(buffer, mode="w"), schema, compression=codec) as writer:
         async with conn.transaction():
             cursor = await conn.cursor(select.sql(texts), *select.args)
-            while batch := await cursor.fetch(ROW_GROUP):
+            while batch := await cursor.fetch(row_group_size):
                 writer.write_table(_table(schema, batch))
                 rows += len(batch)
                 await sink.write(buffer.take())

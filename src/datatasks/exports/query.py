@@ -82,7 +82,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-][0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
 
 
-def csv_header(fields: list[str], *, formula_escape: bool) -> bytes:
+def csv_header(
+    fields: list[str], *, formula_escape: bool, delimiter: str = ",", line_ending: str = "\n"
+) -> bytes:
     """The header row, quoted like the rows (names may hold anything, even CR) and escaped
     like text cells: names can come from an uploaded file's content. No fields, no header:
     an empty file is the one CSV readers take for empty."""
@@ -93,7 +95,7 @@ def csv_header(fields: list[str], *, formula_escape: bool) -> bytes:
         if formula_escape and name.startswith(FORMULA_START) and not _NUMBER.match(name):
             name = "'" + name
         cells.append('"' + name.replace('"', '""') + '"')
-    return (",".join(cells) + "\n").encode()
+    return (delimiter.join(cells) + line_ending).encode()
 
 
 # Generation types whose values never open a formula, so their cells skip the escape (it costs
@@ -135,7 +137,23 @@ def csv_columns(select: Select, columns: Columns, *, formula_escape: bool) -> st
     return ", ".join(cells)
 
 
-def json_object_column(select: Select, fields: list[str] | None) -> str:
+# Integers a double holds exactly: JavaScript's Number.MAX_SAFE_INTEGER.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _safe_number(value: str) -> str:
+    """`value` (a jsonb expression), or, for an integer beyond ±MAX_SAFE_INTEGER, its digits as
+    a JSON string."""
+    return (
+        f"CASE WHEN jsonb_typeof({value}) = 'number' AND ({value})::text !~ '[.eE]' "
+        f"AND abs(({value})::text::numeric) > {MAX_SAFE_INTEGER} "
+        f"THEN to_jsonb(({value})::text) ELSE {value} END"
+    )
+
+
+def json_object_column(
+    select: Select, fields: list[str] | None, *, big_int_as_string: bool = False
+) -> str:
     """One column holding each record as a JSON object.
 
     Without a projection (`fields` None) that is the stored record itself, keys in jsonb's
@@ -144,12 +162,20 @@ def json_object_column(select: Select, fields: list[str] | None) -> str:
     jsonb_build_object reorders keys).
     """
     if fields is None:
+        if big_int_as_string:
+            # Rebuilt, top-level values converted (jsonb's key order, as stored).
+            value = _safe_number("v")
+            rebuilt = f"SELECT jsonb_object_agg(k, {value}) FROM jsonb_each(data) e(k, v)"  # noqa: S608
+            return f"coalesce(({rebuilt})::text, '{{}}')"
         return "data::text"
     parts = []
     for index, name in enumerate(fields):
         prefix = ("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"
         parts.append(select.text(prefix))
-        parts.append(f"coalesce((data->{select.text(name)})::text, 'null')")
+        value = f"data->{select.text(name)}"
+        if big_int_as_string:
+            value = _safe_number(value)
+        parts.append(f"coalesce(({value})::text, 'null')")
     return " || ".join(parts) + " || '}'" if parts else "'{}'"
 
 

@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from datatasks.core.storable import StorableRequest
@@ -46,8 +47,29 @@ _CONTENT_TYPES = {
 
 
 class Compression(StrEnum):
+    """gzip: the whole file (CSV, JSON, NDJSON) or Parquet's pages; snappy and zstd: Parquet's
+    pages only."""
+
     none = "none"
     gzip = "gzip"
+    snappy = "snappy"
+    zstd = "zstd"
+
+
+class LineEnding(StrEnum):
+    lf = "lf"
+    crlf = "crlf"
+
+
+# CSV options, and the defaults that say "not asked for": any other value with another format
+# is a 422 naming the option.
+CSV_OPTIONS = {
+    "delimiter": ",",
+    "line_ending": LineEnding.lf,
+    "bom": False,
+    "null": "",
+    "header": True,
+}
 
 
 # A filter time must say its offset (a naive one is ambiguous); compared in UTC.
@@ -96,6 +118,36 @@ class ExportRequest(StorableRequest):
         description="prefix text cells starting with = + - @ tab or CR with ' (OWASP); "
         "numbers are never touched",
     )
+    delimiter: str = Field(
+        default=",",
+        min_length=1,
+        max_length=1,
+        pattern=r"^[\t !#$%&'()*+,\-./:;<=>?@\[\]^_`{|}~]$",
+        description="CSV: the field separator, one ASCII punctuation character, space or tab",
+    )
+    line_ending: LineEnding = Field(
+        default=LineEnding.lf, description="CSV: lf, or crlf (RFC 4180, Excel)"
+    )
+    bom: bool = Field(default=False, description="CSV: start with a UTF-8 byte order mark (Excel)")
+    null: str = Field(
+        default="",
+        max_length=32,
+        pattern=r"^[^\r\n\"]*$",
+        description='CSV: how a null or missing value is written (an empty text is "")',
+    )
+    header: bool = Field(default=True, description="CSV: a first line of field names")
+    row_group_size: int = Field(
+        default=65_536,
+        ge=1_000,
+        le=1_048_576,
+        description="Parquet: rows per row group (memory holds one at a time)",
+    )
+    big_int_as_string: bool = Field(
+        default=False,
+        description="JSON, NDJSON: integers outside JavaScript's safe range (beyond ±2**53 - 1) "
+        "as strings, for readers that parse numbers as doubles; otherwise every integer is "
+        "written exactly, as a number",
+    )
 
     @field_validator("created_to")
     @classmethod
@@ -104,6 +156,26 @@ class ExportRequest(StorableRequest):
         if created_to is not None and created_from is not None and created_from >= created_to:
             raise ValueError("must be after created_from")
         return created_to
+
+    @model_validator(mode="after")
+    def _options_fit_the_format(self) -> Self:
+        if self.format is not ExportFormat.csv:
+            for option, default in CSV_OPTIONS.items():
+                if getattr(self, option) != default:
+                    raise ValueError(f"{option} applies to CSV exports only")
+        elif self.delimiter in self.null:
+            raise ValueError("null must not contain the delimiter")
+        if self.format is not ExportFormat.parquet:
+            if self.row_group_size != 65_536:
+                raise ValueError("row_group_size applies to Parquet exports only")
+            if self.compression in (Compression.snappy, Compression.zstd):
+                raise ValueError(
+                    f"compression {self.compression} applies to Parquet exports only "
+                    "(others take none or gzip)"
+                )
+        if self.big_int_as_string and self.format not in (ExportFormat.json, ExportFormat.ndjson):
+            raise ValueError("big_int_as_string applies to JSON and NDJSON exports only")
+        return self
 
     @field_validator("fields")
     @classmethod

@@ -1,4 +1,5 @@
-"""How an export's COPY output reaches storage: JSON array framing, and a bounded pipe."""
+"""How an export's COPY output reaches storage: JSON array framing, CRLF line endings, and a
+bounded pipe."""
 
 from __future__ import annotations
 
@@ -31,6 +32,25 @@ class JsonArrayFraming:
 
     async def finish(self) -> None:
         await self._sink.write(b"[]\n" if not self._started else b"\n]\n")
+
+
+class CrlfLines:
+    """Turns COPY's CSV lines (ended by LF) into CRLF lines, leaving line breaks inside quoted
+    values as they are (they are data). Quote state carries across chunks: in CSV every quote
+    toggles it (an escaped quote is two)."""
+
+    def __init__(self) -> None:
+        self._quoted = False
+
+    def convert(self, data: bytes) -> bytes:
+        if b'"' not in data:
+            return data if self._quoted else data.replace(b"\n", b"\r\n")
+        parts = data.split(b'"')
+        for index in range(0 if not self._quoted else 1, len(parts), 2):
+            parts[index] = parts[index].replace(b"\n", b"\r\n")
+        # An odd number of quotes in the chunk flips the state for the next one.
+        self._quoted ^= (len(parts) - 1) % 2 == 1
+        return b'"'.join(parts)
 
 
 class Pipe:

@@ -9,6 +9,7 @@ it again from the start.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import uuid
 from typing import Any
 
@@ -26,8 +27,8 @@ from datatasks.exports.query import (
     json_object_column,
     resolve_columns,
 )
-from datatasks.exports.schemas import Compression, ExportFormat, ExportRequest
-from datatasks.exports.sink import JsonArrayFraming, Pipe
+from datatasks.exports.schemas import ExportFormat, ExportRequest, LineEnding
+from datatasks.exports.sink import CrlfLines, JsonArrayFraming, Pipe
 from datatasks.jobs.execution import RunningJob, TaskContext
 from datatasks.jobs.results import ExportResult
 from datatasks.storage.hashing import HashingWriter
@@ -65,9 +66,14 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         async with ctx.storage.create(key, content_type=content_type) as writer:
             sink = HashingWriter(writer, gzip=params.gzipped)
             if params.format is ExportFormat.parquet:
-                codec = "gzip" if params.compression is Compression.gzip else "none"
                 rows = await write_parquet(
-                    conn, select, columns, sink, codec=codec, on_rows=job.report
+                    conn,
+                    select,
+                    columns,
+                    sink,
+                    codec=params.compression.value,
+                    row_group_size=params.row_group_size,
+                    on_rows=job.report,
                 )
             else:
                 rows = await _copy_out(job, params, columns, sink)
@@ -107,23 +113,36 @@ async def _copy_out(
     select = filtered(params)
     target: HashingWriter | JsonArrayFraming = sink
     options: dict[str, str]
+    crlf = params.line_ending is LineEnding.crlf
     if params.format is ExportFormat.csv:
-        await sink.write(csv_header(columns.fields, formula_escape=params.csv_formula_escape))
+        if params.bom:
+            await sink.write(codecs.BOM_UTF8)
+        if params.header:
+            header = csv_header(
+                columns.fields,
+                formula_escape=params.csv_formula_escape,
+                delimiter=params.delimiter,
+                line_ending="\r\n" if crlf else "\n",
+            )
+            await sink.write(header)
         query = select.sql(csv_columns(select, columns, formula_escape=params.csv_formula_escape))
-        options = {"format": "csv"}
+        options = {"format": "csv", "delimiter": params.delimiter, "null": params.null}
     else:
-        query = select.sql(json_object_column(select, params.fields))
+        query = select.sql(
+            json_object_column(select, params.fields, big_int_as_string=params.big_int_as_string)
+        )
         options = _JSON_LINES
         if params.format is ExportFormat.json:
             target = JsonArrayFraming(sink)
 
     received = 0
     pipe = Pipe(target)
+    line_endings = CrlfLines() if crlf else None
 
     async def output(data: bytes) -> None:
         nonlocal received
         received += len(data)
-        await pipe.put(data)
+        await pipe.put(data if line_endings is None else line_endings.convert(data))
         if job.report_due():
             # Rows so far, from this chunk's rows per byte: counting every newline of the
             # stream would cost more than progress is worth. (COPY's status gives the exact
