@@ -6,13 +6,16 @@ Field names reach the SQL only as bound parameters (asyncpg quotes them), never 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import orjson
 
+from datatasks.core.errors import JobFailed
 from datatasks.exports.schemas import ExportRequest
+from datatasks.models import JobStatus
 
 
 @dataclass
@@ -59,23 +62,65 @@ def filtered(params: ExportRequest) -> Select:
     return select
 
 
-async def estimate_rows(conn: asyncpg.Connection, params: ExportRequest) -> int:
-    """How many rows the export will write, for progress only, without a pass over them: exact
-    from the datasets' row counts when no time filter applies, else the planner's estimate."""
-    if params.created_from is None and params.created_to is None:
-        datasets = Select()
+def _datasets(params: ExportRequest) -> Select:
+    """The request's dataset filters, over `datasets d`."""
+    datasets = Select()
+    if params.dataset_id is not None:
+        datasets.where.append(f"d.id = {datasets.bind(params.dataset_id)}")
+    if params.record_type is not None:
+        datasets.where.append(f"d.record_type = {datasets.bind(params.record_type)}")
+    return datasets
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The datasets an export reads, with their rows, and those it leaves out as incomplete.
+    Taken in the export's transaction (REPEATABLE READ), so the COPY sees the same."""
+
+    rows: dict[uuid.UUID, int]
+    skipped: list[uuid.UUID]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+async def snapshot(conn: asyncpg.Connection, params: ExportRequest, select: Select) -> Snapshot:
+    """Which matching datasets are complete (the job that made them completed), and restrict
+    `select` to those unless the request includes incomplete ones. A named dataset that is not
+    complete fails the export rather than reading it half-made."""
+    datasets = _datasets(params)
+    found = await conn.fetch(
+        "SELECT d.id, d.row_count, d.job_id, j.status FROM datasets d "  # noqa: S608
+        f"LEFT JOIN jobs j ON j.id = d.job_id WHERE {datasets.condition()} "
+        "ORDER BY d.created_at, d.id",
+        *datasets.args,
+    )
+    complete = [r for r in found if r["status"] in (None, JobStatus.completed)]
+    if params.include_incomplete or len(complete) == len(found):
+        read, skipped = found, []
+    else:
         if params.dataset_id is not None:
-            datasets.where.append(f"id = {datasets.bind(params.dataset_id)}")
-        if params.record_type is not None:
-            datasets.where.append(f"record_type = {datasets.bind(params.record_type)}")
-        total: int = await conn.fetchval(
-            f"SELECT coalesce(sum(row_count), 0) FROM datasets WHERE {datasets.condition()}",  # noqa: S608
-            *datasets.args,
+            (row,) = found
+            raise JobFailed(
+                f"dataset {row['id']} is not complete: the job that makes it ({row['job_id']}) "
+                f"is {row['status']}; export it once that job has completed, or ask for "
+                "include_incomplete"
+            )
+        read, skipped = complete, [r["id"] for r in found if r not in complete]
+        select.where.append(f"dataset_id = ANY({select.bind([r['id'] for r in read])}::uuid[])")
+    if params.created_from is None and params.created_to is None:
+        rows = {r["id"]: r["row_count"] for r in read}
+    else:
+        # A time filter takes part of a dataset: count what the COPY will read.
+        counted = await conn.fetch(
+            "SELECT dataset_id, count(*) FROM records "  # noqa: S608
+            f"WHERE {select.condition()} GROUP BY dataset_id",
+            *select.args,
         )
-        return total
-    select = filtered(params)
-    plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {select.sql('1')}", *select.args)
-    return int(orjson.loads(plan)[0]["Plan"]["Plan Rows"])
+        per_dataset = dict(counted)
+        rows = {r["id"]: per_dataset.get(r["id"], 0) for r in read}
+    return Snapshot(rows, skipped)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -191,14 +236,10 @@ class Columns:
 async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Columns:
     """The requested fields, or else the union of the matching datasets' schemas in order
     (falling back to the keys actually present when a dataset has no schema)."""
-    datasets = Select()
-    if params.dataset_id is not None:
-        datasets.where.append(f"id = {datasets.bind(params.dataset_id)}")
-    if params.record_type is not None:
-        datasets.where.append(f"record_type = {datasets.bind(params.record_type)}")
-    where = " AND ".join(datasets.where) or "TRUE"
+    datasets = _datasets(params)
     rows = await conn.fetch(
-        f"SELECT schema::text FROM datasets WHERE {where} ORDER BY created_at, id",  # noqa: S608
+        f"SELECT d.schema::text FROM datasets d WHERE {datasets.condition()} "  # noqa: S608
+        "ORDER BY d.created_at, d.id",
         *datasets.args,
     )
     schemas: list[list[dict[str, Any]]] = [orjson.loads(r[0]) for r in rows if r[0] is not None]

@@ -142,6 +142,11 @@ class ExportRequest(StorableRequest):
         le=1_048_576,
         description="Parquet: rows per row group (memory holds one at a time)",
     )
+    include_incomplete: bool = Field(
+        default=False,
+        description="also read datasets whose job is still running (or failed): by default an "
+        "export reads only complete datasets, as of one snapshot",
+    )
     big_int_as_string: bool = Field(
         default=False,
         description="JSON, NDJSON: integers outside JavaScript's safe range (beyond ±2**53 - 1) "

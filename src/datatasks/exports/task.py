@@ -20,17 +20,18 @@ from datatasks.exports.locations import download_path, export_key
 from datatasks.exports.parquet import write_parquet
 from datatasks.exports.query import (
     Columns,
+    Select,
     csv_columns,
     csv_header,
-    estimate_rows,
     filtered,
     json_object_column,
     resolve_columns,
+    snapshot,
 )
 from datatasks.exports.schemas import ExportFormat, ExportRequest, LineEnding
 from datatasks.exports.sink import CrlfLines, JsonArrayFraming, Pipe
 from datatasks.jobs.execution import RunningJob, TaskContext
-from datatasks.jobs.results import ExportResult
+from datatasks.jobs.results import DatasetRead, ExportResult
 from datatasks.storage.hashing import HashingWriter
 from datatasks.storage.links import issue_link
 
@@ -46,56 +47,65 @@ MAX_COLUMNS = 1_600
 
 async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
     async with RunningJob.open(ctx, job_id) as job:
-        conn = job.conn
         params = await job.params(ExportRequest)
-        columns = await resolve_columns(conn, params)
-        select = filtered(params)
-        # The planner's estimate, not count(*): progress needs no second pass over the rows.
-        await job.set_total(await estimate_rows(conn, params))
-        if not columns.fields and await conn.fetchval(select.exists_sql(), *select.args):
-            raise JobFailed("the matching records have no fields to export; name them in `fields`")
-        if params.format in _COLUMNAR and len(columns.fields) > MAX_COLUMNS:
-            raise JobFailed(
-                f"the matching datasets have {len(columns.fields)} fields, and a {params.format}"
-                f" export writes at most {MAX_COLUMNS}: name the ones you need in `fields`"
-            )
+        # One snapshot for choosing the datasets and reading them: a dataset that completes,
+        # grows or goes away meanwhile is read as it was, or not at all.
+        async with job.conn.transaction(isolation="repeatable_read", readonly=True):
+            return await _export(ctx, job, params)
 
-        filename = params.download_name(job_id)
-        key = export_key(job_id, filename)
-        content_type = params.content_type
-        async with ctx.storage.create(key, content_type=content_type) as writer:
-            sink = HashingWriter(writer, gzip=params.gzipped)
-            if params.format is ExportFormat.parquet:
-                rows = await write_parquet(
-                    conn,
-                    select,
-                    columns,
-                    sink,
-                    codec=params.compression.value,
-                    row_group_size=params.row_group_size,
-                    on_rows=job.report,
-                )
-            else:
-                rows = await _copy_out(job, params, columns, sink)
-            await sink.finish()
-        try:
-            # Completion sets done to the total: make the total exact.
-            await job.set_total(rows)
-            url, expires_at = await issue_link(
-                ctx.settings,
-                ctx.storage,
-                path=download_path(job_id),
-                key=key,
-                filename=filename,
-                content_type=content_type,
+
+async def _export(ctx: TaskContext, job: RunningJob, params: ExportRequest) -> dict[str, Any]:
+    conn = job.conn
+    columns = await resolve_columns(conn, params)
+    select = filtered(params)
+    taken = await snapshot(conn, params, select)
+    await job.set_total(taken.total)
+    if not columns.fields and await conn.fetchval(select.exists_sql(), *select.args):
+        raise JobFailed("the matching records have no fields to export; name them in `fields`")
+    if params.format in _COLUMNAR and len(columns.fields) > MAX_COLUMNS:
+        raise JobFailed(
+            f"the matching datasets have {len(columns.fields)} fields, and a {params.format}"
+            f" export writes at most {MAX_COLUMNS}: name the ones you need in `fields`"
+        )
+
+    filename = params.download_name(job.id)
+    key = export_key(job.id, filename)
+    content_type = params.content_type
+    async with ctx.storage.create(key, content_type=content_type) as writer:
+        sink = HashingWriter(writer, gzip=params.gzipped)
+        if params.format is ExportFormat.parquet:
+            rows = await write_parquet(
+                conn,
+                select,
+                columns,
+                sink,
+                codec=params.compression.value,
+                row_group_size=params.row_group_size,
+                on_rows=job.report,
             )
-        except BaseException:
-            # Published, but this attempt will not complete with it: leave nothing behind.
-            await asyncio.shield(ctx.storage.delete(key))
-            raise
+        else:
+            rows = await _copy_out(job, params, select, columns, sink)
+        await sink.finish()
+    try:
+        # Completion sets done to the total: make the total exact.
+        await job.set_total(rows)
+        url, expires_at = await issue_link(
+            ctx.settings,
+            ctx.storage,
+            path=download_path(job.id),
+            key=key,
+            filename=filename,
+            content_type=content_type,
+        )
+    except BaseException:
+        # Published, but this attempt will not complete with it: leave nothing behind.
+        await asyncio.shield(ctx.storage.delete(key))
+        raise
     log.info("export.written", rows=rows, bytes=sink.size, key=key)
     return ExportResult(
         rows=rows,
+        datasets=[DatasetRead(dataset_id=d, rows=n) for d, n in taken.rows.items()],
+        skipped_incomplete=taken.skipped,
         bytes=sink.size,
         sha256=sink.sha256,
         format=params.format.value,
@@ -108,9 +118,8 @@ async def run_export(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def _copy_out(
-    job: RunningJob, params: ExportRequest, columns: Columns, sink: HashingWriter
+    job: RunningJob, params: ExportRequest, select: Select, columns: Columns, sink: HashingWriter
 ) -> int:
-    select = filtered(params)
     target: HashingWriter | JsonArrayFraming = sink
     options: dict[str, str]
     crlf = params.line_ending is LineEnding.crlf

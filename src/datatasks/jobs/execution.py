@@ -211,8 +211,10 @@ class RunningJob:
         return done
 
     async def set_total(self, total: int) -> None:
-        """What progress counts up to (an estimate is fine: progress never shows 100% early)."""
-        await self.conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", self.id, total)
+        """What progress counts up to (an estimate is fine: progress never shows 100% early).
+        On a connection of its own, as `report`: the job's may be inside a long transaction."""
+        async with self.ctx.connect() as conn, self.ctx.step(conn):
+            await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", self.id, total)
 
     def report_due(self) -> bool:
         return time.monotonic() >= self._next_report

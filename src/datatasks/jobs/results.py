@@ -35,8 +35,21 @@ class IngestResult(BaseModel):
     rejects_expires_at: datetime | None = None
 
 
+class DatasetRead(BaseModel):
+    dataset_id: uuid.UUID
+    rows: int = Field(description="records of this dataset in the file")
+
+
 class ExportResult(BaseModel):
     rows: int
+    datasets: list[DatasetRead] = Field(
+        description="the datasets the file was read from, each complete (its job had "
+        "completed) unless include_incomplete was asked for"
+    )
+    skipped_incomplete: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="matching datasets left out because their job had not completed",
+    )
     bytes: int
     sha256: str = Field(description="of the file as downloaded")
     format: str
