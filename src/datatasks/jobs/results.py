@@ -43,6 +43,7 @@ class DatasetRead(BaseModel):
 class ExportResult(BaseModel):
     rows: int
     datasets: list[DatasetRead] = Field(
+        default_factory=list,
         description="the datasets the file was read from, each complete (its job had "
         "completed) unless include_incomplete was asked for"
     )
