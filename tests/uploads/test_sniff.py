@@ -129,11 +129,6 @@ def test_binary(head: bytes) -> None:
     assert "binary content" in unsupported(head, complete=False)
 
 
-def test_utf16_is_named() -> None:
-    head = "\ufeffid,name\n1,a\n".encode("utf-16-le")
-    assert "UTF-16" in unsupported(head)
-
-
 def test_a_character_cut_at_the_end_of_an_incomplete_head() -> None:
     head = ("id,name\n" + "1,é\n" * 10).encode() + "é".encode()[:1]
     assert sniff(head, complete=False) == Sniffed(CSV, ",")

@@ -28,6 +28,8 @@ class IngestResult(BaseModel):
     rejected: int
     bytes: int
     format: str
+    # Defaults for jobs finished before these were recorded: their results still read.
+    encoding: str = Field(default="utf-8", description="the text encoding the file was read with")
     rejected_sample: list[RejectedRow] = Field(description="the first rejected rows (at most 100)")
     rejects_url: str | None = Field(
         default=None, description="all rejected rows as NDJSON (a signed, expiring link)"
@@ -45,7 +47,7 @@ class ExportResult(BaseModel):
     datasets: list[DatasetRead] = Field(
         default_factory=list,
         description="the datasets the file was read from, each complete (its job had "
-        "completed) unless include_incomplete was asked for"
+        "completed) unless include_incomplete was asked for",
     )
     skipped_incomplete: list[uuid.UUID] = Field(
         default_factory=list,

@@ -11,6 +11,7 @@ from streaming_form_data.validators import MaxSizeValidator
 
 from datatasks.core.errors import InvalidParameters, PayloadTooLarge
 from datatasks.storage import ObjectWriter
+from datatasks.uploads.encoding import Found, find, head_as_utf8
 from datatasks.uploads.sniff import Sniffed, sniff
 
 # Enough to tell CSV from JSON from binary, and to sniff a CSV delimiter.
@@ -20,8 +21,8 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 class FileTarget(BaseTarget):  # type: ignore[misc]
     """The `file` part: written to storage as it arrives, with its size and sha256 computed on
-    the way; refused (413) the moment it passes the cap, and (415) as soon as its first bytes
-    show it is not CSV or JSON."""
+    the way; refused (413) the moment it passes the cap. Its first bytes are kept to find its
+    encoding and format once the whole form is in (an `encoding` field may follow the file)."""
 
     def __init__(self, writer: ObjectWriter, max_bytes: int) -> None:
         super().__init__()
@@ -33,7 +34,6 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
         self.head = bytearray()
         self.size = 0
         self.parts = 0
-        self.sniffed: Sniffed | None = None
 
     @property
     def sha256(self) -> str:
@@ -48,18 +48,20 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
         self.size += len(chunk)
         if self.size > self._max_bytes:
             raise PayloadTooLarge(f"the file is larger than {self._max_bytes} bytes")
-        if self.sniffed is None and len(self.head) < HEAD_BYTES:
+        if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
-            if len(self.head) >= HEAD_BYTES:
-                self.sniffed = sniff(bytes(self.head), complete=False)
         self._hash.update(chunk)
         await self._writer.write(chunk)
 
-    def finish_sniffing(self) -> Sniffed:
-        """The file's format; for a file shorter than the head, decided on all of it."""
-        if self.sniffed is None:
-            self.sniffed = sniff(bytes(self.head), complete=True)
-        return self.sniffed
+    def sniff(self, encoding: str | None) -> tuple[Found, Sniffed]:
+        """The file's encoding (the declared one, checked, or found) and format, judged by
+        its head (all of it, for a file shorter than the head)."""
+        complete = self.size <= HEAD_BYTES
+        head = bytes(self.head)
+        found = find(head, encoding, complete=complete)
+        return found, sniff(
+            head_as_utf8(head, found.encoding, complete=complete), complete=complete
+        )
 
     @property
     def filename(self) -> str | None:
@@ -95,6 +97,7 @@ class FormFields:
 
     record_type: ValueTarget = field(default_factory=lambda: _SmallValue("record_type"))
     dataset_name: ValueTarget = field(default_factory=lambda: _SmallValue("dataset_name"))
+    encoding: ValueTarget = field(default_factory=lambda: _SmallValue("encoding"))
 
     def value(self, name: str) -> str | None:
         target: ValueTarget = getattr(self, name)

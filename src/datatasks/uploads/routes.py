@@ -36,6 +36,7 @@ from datatasks.models.dataset import RECORD_TYPE_MAX, RECORD_TYPE_PATTERN
 from datatasks.storage import StorageFull
 from datatasks.storage.links import serve, verify
 from datatasks.uploads import service
+from datatasks.uploads.encoding import UnknownEncoding
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
@@ -65,6 +66,11 @@ _FORM_SCHEMA = {
                             "default": "upload",
                         },
                         "dataset_name": {"type": "string", "maxLength": 255},
+                        "encoding": {
+                            "type": "string",
+                            "description": "the file's text encoding (utf-8, utf-16, latin-1, "
+                            "cp1252, or any name Python knows); found from the file if absent",
+                        },
                     },
                 }
             }
@@ -128,6 +134,7 @@ async def upload(
             parser.register("file", target)
             parser.register("record_type", form.record_type)
             parser.register("dataset_name", form.dataset_name)
+            parser.register("encoding", form.encoding)
             tail = b""
             async for chunk in request.stream():
                 await parser.adata_received(chunk)
@@ -137,7 +144,10 @@ async def upload(
                 raise MalformedBody("the multipart body ended before its closing boundary")
             if not target.parts:
                 raise InvalidParameters(["body", "file"], "a `file` part is required")
-            sniffed = target.finish_sniffing()
+            try:
+                found, sniffed = target.sniff(form.value("encoding"))
+            except UnknownEncoding as exc:
+                raise InvalidParameters(["body", "encoding"], str(exc)) from exc
             record_type = form.value("record_type") or "upload"
             if len(record_type) > RECORD_TYPE_MAX or not _RECORD_TYPE.match(record_type):
                 raise InvalidParameters(["body", "record_type"], "1-64 of a-z, 0-9 and _")
@@ -148,7 +158,8 @@ async def upload(
                 raise InvalidParameters(["body", "dataset_name"], NO_NUL)
     except UnexpectedPartException as exc:
         raise InvalidParameters(
-            ["body", exc.part_name], "unexpected part: send `file`, `record_type`, `dataset_name`"
+            ["body", exc.part_name],
+            "unexpected part: send `file`, `record_type`, `dataset_name`, `encoding`",
         ) from exc
     except (ParseFailedException, UnicodeDecodeError) as exc:
         # UnicodeDecodeError: a part header (its filename, say) that is not UTF-8.
@@ -171,13 +182,19 @@ async def upload(
         size=target.size,
         format=sniffed.format,
         delimiter=sniffed.delimiter,
+        encoding=found.encoding,
         record_type=record_type,
         dataset_name=dataset_name,
     )
     # A repeat is the same key with the same file and fields.
     idempotency = IdempotencyKey.of(
         idempotency_key,
-        {"sha256": target.sha256, "record_type": record_type, "dataset_name": dataset_name},
+        {
+            "sha256": target.sha256,
+            "record_type": record_type,
+            "dataset_name": dataset_name,
+            "encoding": form.value("encoding"),
+        },
     )
     # From here on the service decides what becomes of the stored file.
     accepted = await service.accept(

@@ -27,5 +27,6 @@ class IngestParams(BaseModel):
     size: int
     format: UploadFormat
     delimiter: str | None
+    encoding: str = "utf-8"
     record_type: str
     dataset_name: str | None

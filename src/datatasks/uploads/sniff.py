@@ -17,8 +17,7 @@ import orjson
 
 BOM = b"\xef\xbb\xbf"
 EXPECTED = (
-    "expected CSV with a header row (UTF-8), a JSON array of objects, "
-    "or NDJSON (one object per line)"
+    "expected CSV with a header row, a JSON array of objects, or NDJSON (one object per line)"
 )
 # Candidate CSV delimiters, in order of preference when several fit equally well.
 DELIMITERS = (",", ";", "\t", "|")
@@ -63,8 +62,6 @@ def sniff(head: bytes, *, complete: bool) -> Sniffed:
     the end of `head` is allowed and a JSON document is not expected to end within it.
     Raises EmptyContent or UnsupportedContent.
     """
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnsupportedContent("UTF-16 text (only UTF-8 is accepted)")
     head = head.removeprefix(BOM)
     if b"\x00" in head:
         raise UnsupportedContent("binary content")

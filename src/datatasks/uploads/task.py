@@ -25,6 +25,7 @@ from datatasks.jobs.results import IngestResult, RejectedRow
 from datatasks.models import DatasetSource
 from datatasks.storage.base import ObjectWriter
 from datatasks.storage.links import issue_link
+from datatasks.uploads.encoding import ToUtf8
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
 from datatasks.uploads.parsing import Output
@@ -81,8 +82,11 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
                 loader.writer.running(),
                 ctx.storage.create(key, content_type="application/x-ndjson") as out,
             ):
+                text = ToUtf8(params.encoding)
                 async for chunk in ctx.storage.read(original_key(params.upload_id)):
-                    await load(partial(parser.feed, chunk), len(chunk), out)
+                    await load(partial(parser.feed, text.convert(chunk)), len(chunk), out)
+                if rest := text.finish():
+                    await load(partial(parser.feed, rest), 0, out)
                 await load(parser.finish, 0, out)
                 await loader.flush()
         except (InvalidContent, TooManyColumns) as exc:
@@ -100,6 +104,7 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         rejected=rejects.count,
         bytes=params.size,
         format=params.format.value,
+        encoding=params.encoding,
         rejected_sample=[RejectedRow(**r) for r in rejects.sample],
     )
     if rejects.count:
