@@ -38,7 +38,7 @@ def canonical(name: str) -> str:
     encodings: `rot13` or `zip` are codecs, not encodings of a file."""
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise UnknownEncoding(f"unknown encoding {name!r}") from None
     if not getattr(info, "_is_text_encoding", True):
         raise UnknownEncoding(f"{name!r} is not a text encoding")
