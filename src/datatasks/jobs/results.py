@@ -30,6 +30,9 @@ class IngestResult(BaseModel):
     format: str
     # Defaults for jobs finished before these were recorded: their results still read.
     encoding: str = Field(default="utf-8", description="the text encoding the file was read with")
+    warnings: list[str] = Field(
+        default_factory=list, description="what may not be as the client meant, and the fix"
+    )
     rejected_sample: list[RejectedRow] = Field(description="the first rejected rows (at most 100)")
     rejects_url: str | None = Field(
         default=None, description="all rejected rows as NDJSON (a signed, expiring link)"

@@ -19,6 +19,7 @@ from datatasks.uploads.parsing import (
     TooManyColumns,
     reject,
 )
+from datatasks.uploads.sniff import Ragged
 
 # How far one record may span: lines, and bytes (newlines included; the parser's
 # `max_record_bytes`, which also bounds a single line). A quote opening a field by mistake would
@@ -54,9 +55,15 @@ class CsvFormat:
         delimiter: str,
         max_record_bytes: int = MAX_RECORD_BYTES,
         max_columns: int = MAX_COLUMNS,
+        *,
+        quotechar: str = '"',
+        header: bool = True,
+        ragged: Ragged = Ragged.reject,
     ) -> None:
         self.columns: list[str] | None = None
-        self._delimiter = delimiter
+        self._dialect = _dialect(delimiter, quotechar)
+        self._header = header
+        self._ragged = ragged
         self._max_bytes = max_record_bytes
         self._max_columns = max_columns
         self._long = LongLines(max_record_bytes)
@@ -137,10 +144,11 @@ class CsvFormat:
         a record is always that), and counts them as open when it reaches their end."""
         buf = self._buf
         capped = False
+        quote = self._dialect.quotechar or '"'
 
         def lines() -> Iterator[str]:
             nonlocal capped
-            prefix = '"'  # opens a quoted field: where the record is at this point
+            prefix = quote  # opens a quoted field: where the record is at this point
             pos = self._open_bytes
             while pos < end:
                 stop = buf.index(b"\n", pos, end) + 1
@@ -156,7 +164,7 @@ class CsvFormat:
                 self._open_bytes += stop - pos
                 pos = stop
 
-        reader = csv.reader(lines(), delimiter=self._delimiter, strict=True)
+        reader = csv.reader(lines(), self._dialect)
         try:
             next(reader)
         except StopIteration:
@@ -190,8 +198,9 @@ class CsvFormat:
         n = len(lines)
         # The usual batch: read in one go. Without quotes no record spans lines, and the lines
         # can go to the csv module as they are; with quotes, it needs their newlines.
-        source: Iterable[str] = io.StringIO(text, newline="\n") if '"' in text else lines
-        reader = csv.reader(source, delimiter=self._delimiter, strict=True)
+        quoted = (self._dialect.quotechar or '"') in text
+        source: Iterable[str] = io.StringIO(text, newline="\n") if quoted else lines
+        reader = csv.reader(source, self._dialect)
         rows: list[Cells] = []
         error = None
         try:
@@ -243,7 +252,6 @@ class CsvFormat:
         of its first line is open wherever the one rejected was (a "run" of lines), and the
         next records only need their first line read to be settled, until the run's end.
         """
-        delimiter = self._delimiter
         max_bytes = self._max_bytes
         may_grow = self._may_grow
         n = len(lines)
@@ -268,7 +276,7 @@ class CsvFormat:
         i = 0
         while i < n:
             if i <= run_end:
-                alone = _first_line(with_newlines[i], delimiter)
+                alone = _first_line(with_newlines[i], self._dialect)
                 if alone is not None:
                     rows.append(alone)
                     starts.append(i)
@@ -286,7 +294,7 @@ class CsvFormat:
                     continue
                 # It ends within the bounds: read it for real.
             run_end = run_stop = -1
-            reader = csv.reader(islice(with_newlines, i, None), delimiter=delimiter, strict=True)
+            reader = csv.reader(islice(with_newlines, i, None), self._dialect)
             before = i - 1  # the line before the record being read
             while i < n:
                 cells: Cells
@@ -348,6 +356,9 @@ class CsvFormat:
                     problems[i] = "NUL character"
         first = 0 if self.columns is not None else self._read_header(rows, problems)
         width = len(self.columns or [])
+        if self._ragged is not Ragged.reject:
+            for i in range(first, len(rows)):
+                rows[i] = self._fitted(rows[i], width)
         rejected: list[Rejected] = []
 
         def rejecting(i: int, reason: str) -> None:
@@ -378,6 +389,15 @@ class CsvFormat:
                 else:
                     rejecting(i, f"expected {width} fields, got {len(row)}")
         return (self._make(good) if self._fits(len(good)) else self._keep(good)), rejected
+
+    def _fitted(self, row: Cells, width: int) -> Cells:
+        """`row` padded with nulls to `width` (and, to truncate, cut to it): see Ragged. A blank
+        line stays blank, and a row the csv module could not read stays its reason."""
+        if not isinstance(row, list) or not row or len(row) == width:
+            return row
+        if len(row) < width:
+            return row + [None] * (width - len(row))  # type: ignore[list-item]
+        return row[:width] if self._ragged is Ragged.truncate else row
 
     def _make(self, rows: list[Cells]) -> list[str]:
         """The records of `rows` (those of the header's width: the others are rejected)."""
@@ -435,9 +455,12 @@ class CsvFormat:
             if row:
                 if len(row) > self._max_columns:
                     raise TooManyColumns(f"the CSV header has {len(row)} columns")
-                self.columns = _unique_names(row)
+                if self._header:
+                    self.columns = _unique_names(row)
+                else:
+                    self.columns = [f"column_{n}" for n in range(1, len(row) + 1)]
                 self._floor = len(orjson.dumps(dict.fromkeys(self.columns, "")).decode())
-                return i + 1
+                return i + 1 if self._header else i
         return len(rows)
 
 
@@ -463,11 +486,18 @@ def _spans(rows: list[Cells]) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def _first_line(line: str, delimiter: str) -> Cells | None:
+def _dialect(delimiter: str, quotechar: str) -> type[csv.Dialect]:
+    """The csv module's dialect for these options: strict, so that it reports a quoted field
+    still open where its input ends."""
+    attributes = {"delimiter": delimiter, "quotechar": quotechar, "strict": True}
+    return type("UploadDialect", (csv.excel,), attributes)
+
+
+def _first_line(line: str, dialect: type[csv.Dialect]) -> Cells | None:
     """What the csv module makes of a record starting on `line`: its cells, or why it is
     rejected, if it ends there; None if the record goes on to the next line."""
     try:
-        return next(csv.reader((line,), delimiter=delimiter, strict=True))
+        return next(csv.reader((line,), dialect))
     except csv.Error as exc:
         if str(exc) == _END_OF_DATA:
             return None

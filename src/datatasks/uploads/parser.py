@@ -45,7 +45,14 @@ class RecordParser:
     ) -> None:
         self._format: CsvFormat | NdjsonFormat | ArrayFormat
         if sniffed.format is UploadFormat.csv:
-            self._format = CsvFormat(sniffed.delimiter or ",", max_record_bytes, max_columns)
+            self._format = CsvFormat(
+                sniffed.delimiter or ",",
+                max_record_bytes,
+                max_columns,
+                quotechar=sniffed.quotechar,
+                header=sniffed.header,
+                ragged=sniffed.ragged,
+            )
         elif sniffed.format is UploadFormat.ndjson:
             self._format = NdjsonFormat(max_record_bytes, max_columns)
         else:

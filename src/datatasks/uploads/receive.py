@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from streaming_form_data.targets import BaseTarget, ValueTarget
 from streaming_form_data.validators import MaxSizeValidator
@@ -12,7 +13,7 @@ from streaming_form_data.validators import MaxSizeValidator
 from datatasks.core.errors import InvalidParameters, PayloadTooLarge
 from datatasks.storage import ObjectWriter
 from datatasks.uploads.encoding import Found, find, head_as_utf8
-from datatasks.uploads.sniff import Sniffed, sniff
+from datatasks.uploads.sniff import Ragged, Sniffed, sniff
 
 # Enough to tell CSV from JSON from binary, and to sniff a CSV delimiter.
 HEAD_BYTES = 64 * 1024
@@ -98,6 +99,33 @@ class FormFields:
     record_type: ValueTarget = field(default_factory=lambda: _SmallValue("record_type"))
     dataset_name: ValueTarget = field(default_factory=lambda: _SmallValue("dataset_name"))
     encoding: ValueTarget = field(default_factory=lambda: _SmallValue("encoding"))
+    delimiter: ValueTarget = field(default_factory=lambda: _SmallValue("delimiter"))
+    quotechar: ValueTarget = field(default_factory=lambda: _SmallValue("quotechar"))
+    header: ValueTarget = field(default_factory=lambda: _SmallValue("header"))
+    ragged: ValueTarget = field(default_factory=lambda: _SmallValue("ragged"))
+
+    def csv_options(self) -> dict[str, Any]:
+        """The CSV options given, checked (422 naming the field otherwise)."""
+        options: dict[str, Any] = {}
+        for name in ("delimiter", "quotechar"):
+            if (value := self.value(name)) is not None:
+                if len(value) != 1 or value in "\r\n\x00":
+                    raise InvalidParameters(
+                        ["body", name], "one character, not a line break or NUL"
+                    )
+                options[name] = value
+        if options.get("delimiter", ",") == options.get("quotechar", '"'):
+            raise InvalidParameters(["body", "quotechar"], "must differ from the delimiter")
+        if (header := self.value("header")) is not None:
+            if header not in ("true", "false"):
+                raise InvalidParameters(["body", "header"], "true or false")
+            options["header"] = header == "true"
+        if (ragged := self.value("ragged")) is not None:
+            try:
+                options["ragged"] = Ragged(ragged)
+            except ValueError:
+                raise InvalidParameters(["body", "ragged"], f"one of {', '.join(Ragged)}") from None
+        return options
 
     def value(self, name: str) -> str | None:
         target: ValueTarget = getattr(self, name)

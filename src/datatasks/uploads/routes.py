@@ -41,7 +41,7 @@ from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
 from datatasks.uploads.service import StoredUpload
-from datatasks.uploads.sniff import EmptyContent, UnsupportedContent
+from datatasks.uploads.sniff import EmptyContent, UnsupportedContent, UploadFormat
 
 router = APIRouter(tags=["uploads"])
 log = structlog.stdlib.get_logger("datatasks.uploads")
@@ -66,6 +66,33 @@ _FORM_SCHEMA = {
                             "default": "upload",
                         },
                         "dataset_name": {"type": "string", "maxLength": 255},
+                        "delimiter": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1,
+                            "description": "CSV: the field separator (found from the file if "
+                            "absent, among , ; tab and |)",
+                        },
+                        "quotechar": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1,
+                            "default": '"',
+                        },
+                        "header": {
+                            "type": "string",
+                            "enum": ["true", "false"],
+                            "default": "true",
+                            "description": "CSV: false when the first row is data (columns "
+                            "are then column_1..n)",
+                        },
+                        "ragged": {
+                            "type": "string",
+                            "enum": ["reject", "pad", "truncate"],
+                            "default": "reject",
+                            "description": "CSV rows of another width than the header: "
+                            "rejected; short ones padded with nulls; or also long ones cut",
+                        },
                         "encoding": {
                             "type": "string",
                             "description": "the file's text encoding (utf-8, utf-16, latin-1, "
@@ -134,7 +161,8 @@ async def upload(
             parser.register("file", target)
             parser.register("record_type", form.record_type)
             parser.register("dataset_name", form.dataset_name)
-            parser.register("encoding", form.encoding)
+            for name in ("encoding", "delimiter", "quotechar", "header", "ragged"):
+                parser.register(name, getattr(form, name))
             tail = b""
             async for chunk in request.stream():
                 await parser.adata_received(chunk)
@@ -144,10 +172,16 @@ async def upload(
                 raise MalformedBody("the multipart body ended before its closing boundary")
             if not target.parts:
                 raise InvalidParameters(["body", "file"], "a `file` part is required")
+            csv_options = form.csv_options()
             try:
                 found, sniffed = target.sniff(form.value("encoding"))
             except UnknownEncoding as exc:
                 raise InvalidParameters(["body", "encoding"], str(exc)) from exc
+            if csv_options and sniffed.format is not UploadFormat.csv:
+                raise InvalidParameters(
+                    ["body", next(iter(csv_options))],
+                    f"applies to CSV files; this one is {sniffed.format.value}",
+                )
             record_type = form.value("record_type") or "upload"
             if len(record_type) > RECORD_TYPE_MAX or not _RECORD_TYPE.match(record_type):
                 raise InvalidParameters(["body", "record_type"], "1-64 of a-z, 0-9 and _")
@@ -159,7 +193,8 @@ async def upload(
     except UnexpectedPartException as exc:
         raise InvalidParameters(
             ["body", exc.part_name],
-            "unexpected part: send `file`, `record_type`, `dataset_name`, `encoding`",
+            "unexpected part: send `file`, `record_type`, `dataset_name`, `encoding`, "
+            "`delimiter`, `quotechar`, `header`, `ragged`",
         ) from exc
     except (ParseFailedException, UnicodeDecodeError) as exc:
         # UnicodeDecodeError: a part header (its filename, say) that is not UTF-8.
@@ -181,8 +216,9 @@ async def upload(
         upload_id=upload_id,
         size=target.size,
         format=sniffed.format,
-        delimiter=sniffed.delimiter,
+        delimiter=csv_options.get("delimiter", sniffed.delimiter),
         encoding=found.encoding,
+        **{k: v for k, v in csv_options.items() if k != "delimiter"},
         record_type=record_type,
         dataset_name=dataset_name,
     )
@@ -194,6 +230,7 @@ async def upload(
             "record_type": record_type,
             "dataset_name": dataset_name,
             "encoding": form.value("encoding"),
+            **csv_options,
         },
     )
     # From here on the service decides what becomes of the stored file.

@@ -7,7 +7,7 @@ import uuid
 from pydantic import BaseModel, Field
 
 from datatasks.jobs.schemas import JobAccepted
-from datatasks.uploads.sniff import UploadFormat
+from datatasks.uploads.sniff import Ragged, UploadFormat
 
 
 class UploadAccepted(JobAccepted):
@@ -28,5 +28,8 @@ class IngestParams(BaseModel):
     format: UploadFormat
     delimiter: str | None
     encoding: str = "utf-8"
+    quotechar: str = '"'
+    header: bool = True
+    ragged: Ragged = Ragged.reject
     record_type: str
     dataset_name: str | None

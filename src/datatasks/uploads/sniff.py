@@ -35,12 +35,27 @@ class UploadFormat(StrEnum):
     ndjson = "ndjson"
 
 
+class Ragged(StrEnum):
+    """What becomes of a CSV row with more or fewer cells than the header: `reject` it; `pad`
+    a short one with nulls (a long one is rejected); `truncate` a long one to the header's
+    width (and pad a short one)."""
+
+    reject = "reject"
+    pad = "pad"
+    truncate = "truncate"
+
+
 @dataclass(frozen=True)
 class Sniffed:
-    """What the sniffer found; `delimiter` is set for CSV only."""
+    """How to read a file: the format and CSV delimiter the sniffer found (or the client
+    declared), and the client's other CSV options."""
 
     format: UploadFormat
     delimiter: str | None = None
+    quotechar: str = '"'
+    # False: the first row is data, and the columns are column_1..n.
+    header: bool = True
+    ragged: Ragged = Ragged.reject
 
 
 class EmptyContent(Exception):

@@ -60,7 +60,9 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         loader = _Loader(job, dataset, await job.checkpoint(dataset))
         rejects = _Rejects()
         parser = RecordParser(
-            Sniffed(params.format, params.delimiter),
+            Sniffed(
+                params.format, params.delimiter, params.quotechar, params.header, params.ragged
+            ),
             max_record_bytes=ctx.settings.ingest_max_record_bytes,
             max_columns=ctx.settings.ingest_max_columns,
         )
@@ -105,6 +107,7 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         bytes=params.size,
         format=params.format.value,
         encoding=params.encoding,
+        warnings=_warnings(parser.columns),
         rejected_sample=[RejectedRow(**r) for r in rejects.sample],
     )
     if rejects.count:
@@ -120,6 +123,19 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         await ctx.storage.delete(key)
     log.info("ingest.loaded", rows=loader.written, rejected=rejects.count)
     return result.model_dump(mode="json")
+
+
+# In a lone column's name, these suggest the file has more columns than the delimiter found.
+_SEPARATOR_LIKE = (" ", '"', "'", "\t", ";", "|", ",")
+
+
+def _warnings(columns: list[str] | None) -> list[str]:
+    if columns is not None and len(columns) == 1 and any(c in columns[0] for c in _SEPARATOR_LIKE):
+        return [
+            f"the file was read as one column named {columns[0][:80]!r}; if it has more, "
+            "give its delimiter in the `delimiter` form field"
+        ]
+    return []
 
 
 def _unloadable(ctx: TaskContext, exc: InvalidContent | TooManyColumns) -> str:

@@ -1,0 +1,113 @@
+"""CSV dialect options of an upload: delimiter, quotechar, header, ragged rows; the warning for
+a file read as one column; and a 422 naming each bad option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from datatasks.core.config import QueueName
+from datatasks.core.db import SessionMaker
+from tests.conftest import WaitJob, WorkerRunner
+from tests.uploads.test_upload import dataset_rows, upload
+
+
+async def ingested(
+    client: httpx.AsyncClient,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
+    content: bytes,
+    **form: str,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    response = await upload(client, content, **form)
+    assert response.status_code == 202, response.text
+    job = await wait_job(response.json()["job_id"])
+    return job["result"], await dataset_rows(sessionmaker, job["result"]["dataset_id"])
+
+
+@pytest.fixture
+async def worker(run_worker: WorkerRunner) -> None:
+    run_worker.start(queues=(QueueName.ingest,))
+
+
+RAGGED = b"a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n13,14,15\n"
+GOOD = [{"a": "10", "b": "11", "c": "12"}, {"a": "13", "b": "14", "c": "15"}]
+
+
+@pytest.mark.parametrize(
+    ("ragged", "rows", "rejected"),
+    [
+        ("reject", [{"a": "1", "b": "2", "c": "3"}, *GOOD], 2),
+        ("pad", [{"a": "1", "b": "2", "c": "3"}, {"a": "4", "b": "5", "c": None}, *GOOD], 1),
+        (
+            "truncate",
+            [
+                {"a": "1", "b": "2", "c": "3"},
+                {"a": "4", "b": "5", "c": None},
+                {"a": "6", "b": "7", "c": "8"},
+                *GOOD,
+            ],
+            0,
+        ),
+    ],
+)
+@pytest.mark.usefixtures("worker")
+async def test_ragged_rows_under_each_policy(
+    client: httpx.AsyncClient,
+    wait_job: WaitJob,
+    sessionmaker: SessionMaker,
+    ragged: str,
+    rows: list[dict[str, Any]],
+    rejected: int,
+) -> None:
+    result, loaded = await ingested(client, wait_job, sessionmaker, RAGGED, ragged=ragged)
+    assert loaded == rows
+    assert result["rejected"] == rejected
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_declared_delimiter_quotechar_and_no_header(
+    client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
+) -> None:
+    content = b"1|'a|b'|x\n2|'it''s'|y\n"
+    result, loaded = await ingested(
+        client, wait_job, sessionmaker, content, delimiter="|", quotechar="'", header="false"
+    )
+    assert loaded == [
+        {"column_1": "1", "column_2": "a|b", "column_3": "x"},
+        {"column_1": "2", "column_2": "it's", "column_3": "y"},
+    ]
+    assert result["warnings"] == []
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_file_read_as_one_column_warns_and_says_how_to_fix_it(
+    client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
+) -> None:
+    content = b"'OBS' 'GPA' 'SAT'\n1 3.2 1200\n2 3.8 1400\n"
+    result, _ = await ingested(client, wait_job, sessionmaker, content)
+    (warning,) = result["warnings"]
+    assert "one column named \"'OBS' 'GPA' 'SAT'\"" in warning
+    assert "`delimiter` form field" in warning
+
+
+@pytest.mark.parametrize(
+    ("form", "content", "field"),
+    [
+        ({"delimiter": ";;"}, b"a,b\n1,2\n", "delimiter"),
+        ({"delimiter": "\n"}, b"a,b\n1,2\n", "delimiter"),
+        ({"delimiter": "\x00"}, b"a,b\n1,2\n", "delimiter"),
+        ({"quotechar": ","}, b"a,b\n1,2\n", "quotechar"),
+        ({"header": "yes"}, b"a,b\n1,2\n", "header"),
+        ({"ragged": "ignore"}, b"a,b\n1,2\n", "ragged"),
+        ({"delimiter": ";"}, b'{"a": 1}\n{"a": 2}\n', "delimiter"),
+    ],
+)
+async def test_every_bad_option_is_a_422_naming_it(
+    client: httpx.AsyncClient, form: dict[str, str], content: bytes, field: str
+) -> None:
+    response = await upload(client, content, **form)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", field]
