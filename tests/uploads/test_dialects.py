@@ -83,6 +83,21 @@ async def test_a_declared_delimiter_quotechar_and_no_header(
 
 
 @pytest.mark.usefixtures("worker")
+async def test_a_preamble_and_comment_lines_are_skipped_and_lines_keep_their_numbers(
+    client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
+) -> None:
+    content = (
+        b"# Data source: the 2026 survey\nExported by a spreadsheet\n"
+        b"id;city\n1;Oslo\n# a note in the middle\n2;Bergen;extra\n3;Troms\xc3\xb8\n"
+    )
+    result, loaded = await ingested(
+        client, wait_job, sessionmaker, content, skip_rows="2", comment="#"
+    )
+    assert loaded == [{"id": "1", "city": "Oslo"}, {"id": "3", "city": "Tromsø"}]
+    assert result["rejected_sample"][0]["line"] == 6, "numbered as in the file"
+
+
+@pytest.mark.usefixtures("worker")
 async def test_a_file_read_as_one_column_warns_and_says_how_to_fix_it(
     client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
 ) -> None:
@@ -102,6 +117,10 @@ async def test_a_file_read_as_one_column_warns_and_says_how_to_fix_it(
         ({"quotechar": ","}, b"a,b\n1,2\n", "quotechar"),
         ({"header": "yes"}, b"a,b\n1,2\n", "header"),
         ({"ragged": "ignore"}, b"a,b\n1,2\n", "ragged"),
+        ({"skip_rows": "-1"}, b"a,b\n1,2\n", "skip_rows"),
+        ({"skip_rows": "many"}, b"a,b\n1,2\n", "skip_rows"),
+        ({"comment": "#\n"}, b"a,b\n1,2\n", "comment"),
+        ({"skip_rows": "1"}, b'[{"a": 1}]', "skip_rows"),
         ({"delimiter": ";"}, b'{"a": 1}\n{"a": 2}\n', "delimiter"),
     ],
 )

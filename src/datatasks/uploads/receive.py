@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -13,7 +14,15 @@ from streaming_form_data.validators import MaxSizeValidator
 from datatasks.core.errors import InvalidParameters, PayloadTooLarge
 from datatasks.storage import ObjectWriter
 from datatasks.uploads.encoding import Found, find, head_as_utf8
-from datatasks.uploads.sniff import Ragged, Sniffed, sniff
+from datatasks.uploads.preamble import LineBlanker
+from datatasks.uploads.sniff import (
+    EmptyContent,
+    Ragged,
+    Sniffed,
+    UnsupportedContent,
+    UploadFormat,
+    sniff,
+)
 
 # Enough to tell CSV from JSON from binary, and to sniff a CSV delimiter.
 HEAD_BYTES = 64 * 1024
@@ -54,15 +63,23 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
         self._hash.update(chunk)
         await self._writer.write(chunk)
 
-    def sniff(self, encoding: str | None) -> tuple[Found, Sniffed]:
+    def sniff(self, encoding: str | None, blanker: LineBlanker) -> tuple[Found, Sniffed]:
         """The file's encoding (the declared one, checked, or found) and format, judged by
-        its head (all of it, for a file shorter than the head)."""
+        its head (all of it, for a file shorter than the head), without the lines `blanker`
+        blanks (a preamble, comments)."""
         complete = self.size <= HEAD_BYTES
         head = bytes(self.head)
         found = find(head, encoding, complete=complete)
-        return found, sniff(
-            head_as_utf8(head, found.encoding, complete=complete), complete=complete
-        )
+        text = head_as_utf8(head, found.encoding, complete=complete)
+        if not blanker.active:
+            return found, sniff(text, complete=complete)
+        # JSON is told apart as it is (CSV options do not apply to it); a CSV's delimiter is
+        # judged without its preamble and comments.
+        with contextlib.suppress(UnsupportedContent, EmptyContent):
+            if (whole := sniff(text, complete=complete)).format is not UploadFormat.csv:
+                return found, whole
+        text = blanker.convert(text) + (blanker.finish() if complete else b"")
+        return found, sniff(text, complete=complete)
 
     @property
     def filename(self) -> str | None:
@@ -75,6 +92,7 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
 
 
 FORM_FIELD_BYTES = 1024
+MAX_SKIP_ROWS = 10_000
 
 
 class _SmallValue(ValueTarget):  # type: ignore[misc]
@@ -103,6 +121,8 @@ class FormFields:
     quotechar: ValueTarget = field(default_factory=lambda: _SmallValue("quotechar"))
     header: ValueTarget = field(default_factory=lambda: _SmallValue("header"))
     ragged: ValueTarget = field(default_factory=lambda: _SmallValue("ragged"))
+    skip_rows: ValueTarget = field(default_factory=lambda: _SmallValue("skip_rows"))
+    comment: ValueTarget = field(default_factory=lambda: _SmallValue("comment"))
 
     def csv_options(self) -> dict[str, Any]:
         """The CSV options given, checked (422 naming the field otherwise)."""
@@ -120,6 +140,16 @@ class FormFields:
             if header not in ("true", "false"):
                 raise InvalidParameters(["body", "header"], "true or false")
             options["header"] = header == "true"
+        if (skip := self.value("skip_rows")) is not None:
+            if not skip.isdigit() or not 0 <= int(skip) <= MAX_SKIP_ROWS:
+                raise InvalidParameters(["body", "skip_rows"], f"0 to {MAX_SKIP_ROWS}")
+            options["skip_rows"] = int(skip)
+        if (comment := self.value("comment")) is not None:
+            if not 1 <= len(comment) <= 8 or any(c in comment for c in "\r\n\x00"):
+                raise InvalidParameters(
+                    ["body", "comment"], "1 to 8 characters, no line break or NUL"
+                )
+            options["comment"] = comment
         if (ragged := self.value("ragged")) is not None:
             try:
                 options["ragged"] = Ragged(ragged)

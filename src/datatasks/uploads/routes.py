@@ -38,6 +38,7 @@ from datatasks.storage.links import serve, verify
 from datatasks.uploads import service
 from datatasks.uploads.encoding import UnknownEncoding
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
+from datatasks.uploads.preamble import LineBlanker
 from datatasks.uploads.receive import FileTarget, FormFields
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
 from datatasks.uploads.service import StoredUpload
@@ -86,6 +87,19 @@ _FORM_SCHEMA = {
                             "description": "CSV: false when the first row is data (columns "
                             "are then column_1..n)",
                         },
+                        "skip_rows": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 10_000,
+                            "default": 0,
+                            "description": "CSV: lines before the header to skip (a preamble)",
+                        },
+                        "comment": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 8,
+                            "description": "CSV: lines starting with this are skipped",
+                        },
                         "ragged": {
                             "type": "string",
                             "enum": ["reject", "pad", "truncate"],
@@ -106,6 +120,8 @@ _FORM_SCHEMA = {
 }
 
 
+# The form fields beside the file that say how to read it (all but `encoding` are CSV's).
+CSV_FIELDS = ("encoding", "delimiter", "quotechar", "header", "ragged", "skip_rows", "comment")
 # Enough of the body's end to hold the closing boundary (boundaries are at most 70 bytes).
 _TAIL = 128
 
@@ -161,7 +177,7 @@ async def upload(
             parser.register("file", target)
             parser.register("record_type", form.record_type)
             parser.register("dataset_name", form.dataset_name)
-            for name in ("encoding", "delimiter", "quotechar", "header", "ragged"):
+            for name in CSV_FIELDS:
                 parser.register(name, getattr(form, name))
             tail = b""
             async for chunk in request.stream():
@@ -174,7 +190,8 @@ async def upload(
                 raise InvalidParameters(["body", "file"], "a `file` part is required")
             csv_options = form.csv_options()
             try:
-                found, sniffed = target.sniff(form.value("encoding"))
+                blanker = LineBlanker(csv_options.get("skip_rows", 0), csv_options.get("comment"))
+                found, sniffed = target.sniff(form.value("encoding"), blanker)
             except UnknownEncoding as exc:
                 raise InvalidParameters(["body", "encoding"], str(exc)) from exc
             if csv_options and sniffed.format is not UploadFormat.csv:
@@ -193,8 +210,8 @@ async def upload(
     except UnexpectedPartException as exc:
         raise InvalidParameters(
             ["body", exc.part_name],
-            "unexpected part: send `file`, `record_type`, `dataset_name`, `encoding`, "
-            "`delimiter`, `quotechar`, `header`, `ragged`",
+            "unexpected part: send `file`, `record_type`, `dataset_name`, "
+            + ", ".join(f"`{name}`" for name in CSV_FIELDS),
         ) from exc
     except (ParseFailedException, UnicodeDecodeError) as exc:
         # UnicodeDecodeError: a part header (its filename, say) that is not UTF-8.

@@ -31,5 +31,7 @@ class IngestParams(BaseModel):
     quotechar: str = '"'
     header: bool = True
     ragged: Ragged = Ragged.reject
+    skip_rows: int = 0
+    comment: str | None = None
     record_type: str
     dataset_name: str | None

@@ -29,6 +29,7 @@ from datatasks.uploads.encoding import ToUtf8
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
 from datatasks.uploads.parsing import Output
+from datatasks.uploads.preamble import LineBlanker
 from datatasks.uploads.schemas import IngestParams
 from datatasks.uploads.sniff import Sniffed
 
@@ -85,9 +86,11 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
                 ctx.storage.create(key, content_type="application/x-ndjson") as out,
             ):
                 text = ToUtf8(params.encoding)
+                lines = LineBlanker(params.skip_rows, params.comment)
                 async for chunk in ctx.storage.read(original_key(params.upload_id)):
-                    await load(partial(parser.feed, text.convert(chunk)), len(chunk), out)
-                if rest := text.finish():
+                    data = lines.convert(text.convert(chunk))
+                    await load(partial(parser.feed, data), len(chunk), out)
+                if rest := lines.convert(text.finish()) + lines.finish():
                     await load(partial(parser.feed, rest), 0, out)
                 await load(parser.finish, 0, out)
                 await loader.flush()
