@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from datatasks.core.config import QueueName
@@ -35,9 +35,7 @@ async def live() -> Health:
 
 @router.get("/ready", response_model=Health, responses=responses(503))
 @router.head("/ready", include_in_schema=False)
-async def ready(
-    request: Request, settings: SettingsDep, queues: QueuesDep, pool: PoolDep
-) -> Health:
+async def ready(settings: SettingsDep, queues: QueuesDep, pool: PoolDep) -> Health:
     schema: str | None = None
 
     async def postgres() -> None:

@@ -150,6 +150,9 @@ class Processor:
             )
             if not reopened:
                 if reopened is False:
+                    log.warning(
+                        "job.dead_letter_redelivery_refused", queue_attempts=job.attemptsMade
+                    )
                     raise UnrecoverableError(
                         "this job is dead-lettered and its queue did not see it fail; "
                         f"retry it with POST /jobs/{job_id}/retry"
