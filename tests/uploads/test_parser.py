@@ -16,6 +16,7 @@ from datatasks.uploads import csv_rows
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
 from datatasks.uploads.parsing import MAX_RECORD_BYTES
 from datatasks.uploads.sniff import Sniffed, UploadFormat
+from datatasks.uploads.types import NULL_TOKENS
 
 CSV = Sniffed(UploadFormat.csv, ",")
 NDJSON = Sniffed(UploadFormat.ndjson)
@@ -104,10 +105,11 @@ def invalid(sniffed: Sniffed, data: bytes) -> str:
 # CSV
 
 
-def test_csv_cells_are_strings_as_they_are() -> None:
-    records, rejected, columns = parse_everywhere(CSV, b"id,n,flag,e\n1, 2.50,true,\n")
-    assert columns == ["id", "n", "flag", "e"]
-    assert records == ['{"id":"1","n":" 2.50","flag":"true","e":""}']
+def test_csv_cells_are_text_as_they_are_and_null_tokens_null() -> None:
+    data = b"id,n,flag,e,na,nan\n1, 2.50,true,,NA,NaN\n"
+    records, rejected, columns = parse_everywhere(CSV, data)
+    assert columns == ["id", "n", "flag", "e", "na", "nan"]
+    assert records == ['{"id":"1","n":" 2.50","flag":"true","e":null,"na":null,"nan":null}']
     assert rejected == []
 
 
@@ -130,7 +132,7 @@ def test_csv_quoted_fields_and_line_numbers() -> None:
     assert objects(records) == [
         {"a": "x, y", "b": 'say "hi"'},
         {"a": "three\nline\nfield", "b": "z"},
-        {"a": "", "b": ""},
+        {"a": None, "b": None},  # an empty cell is null, quoted or not
     ]
     assert rejected == [Rejected(7, "expected 2 fields, got 3", "1,2,3")]
 
@@ -331,7 +333,8 @@ def csv_reference(data: bytes, max_bytes: int = MAX_RECORD_BYTES) -> Parsed:
         elif isinstance(cells, str):
             rejected.append(Rejected(i + 1, cells, raw.rstrip("\r\n")))
         elif len(cells) == len(columns):
-            records.append(orjson.dumps(dict(zip(columns, cells, strict=True))).decode())
+            values = [None if c in NULL_TOKENS else c for c in cells]
+            records.append(orjson.dumps(dict(zip(columns, values, strict=True))).decode())
         elif cells:
             reason = f"expected {len(columns)} fields, got {len(cells)}"
             rejected.append(Rejected(i + 1, reason, raw.rstrip("\r\n")))
@@ -372,7 +375,10 @@ def test_csv_round_trip_of_awkward_values() -> None:
     csv.writer(out, lineterminator=rng.choice(["\n", "\r\n"])).writerows([list("abcd"), *rows])
     records, rejected, _ = parse_everywhere(CSV, out.getvalue().encode())
     # A record of one empty cell is written as a blank line; those are skipped.
-    expected = [dict(zip("abcd", row, strict=True)) for row in rows]
+    expected = [
+        dict(zip("abcd", [None if c in NULL_TOKENS else c for c in row], strict=True))
+        for row in rows
+    ]
     assert rejected == []
     assert objects(records) == expected
 

@@ -27,10 +27,12 @@ MiB = 1024 * 1024
 LONG_NAMES = [f"{i:02d}" + "n" * 998 for i in range(20)]
 
 
-def long_names_csv(count: int) -> tuple[bytes, list[dict[str, str]]]:
-    """The file, and the records it holds."""
+def long_names_csv(count: int) -> tuple[bytes, list[dict[str, str | None]]]:
+    """The file, and the records it holds (its empty cells null)."""
     lines = [",".join(LONG_NAMES), *(f"{i}" + "," * 19 for i in range(count)), ""]
-    rows = [dict.fromkeys(LONG_NAMES, "") | {LONG_NAMES[0]: str(i)} for i in range(count)]
+    rows: list[dict[str, str | None]] = [
+        dict.fromkeys(LONG_NAMES, None) | {LONG_NAMES[0]: str(i)} for i in range(count)
+    ]
     return "\n".join(lines).encode(), rows
 
 

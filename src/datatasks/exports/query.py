@@ -196,8 +196,27 @@ def _safe_number(value: str) -> str:
     )
 
 
+# How a JSON export writes a value stored as text whose column has one of these types.
+_CASTS = {"integer": "numeric", "float": "numeric", "boolean": "boolean"}
+
+
+def _typed(value: str, kind: str | None) -> str:
+    """`value` (jsonb) as its column's type when it is stored as text (an uploaded CSV's)."""
+    cast = _CASTS.get(kind or "")
+    if cast is None:
+        return value
+    return (
+        f"CASE WHEN jsonb_typeof({value}) = 'string' "
+        f"THEN to_jsonb(({value} #>> '{{}}')::{cast}) ELSE {value} END"
+    )
+
+
 def json_object_column(
-    select: Select, fields: list[str] | None, *, big_int_as_string: bool = False
+    select: Select,
+    fields: list[str] | None,
+    *,
+    big_int_as_string: bool = False,
+    types: dict[str, str] | None = None,
 ) -> str:
     """One column holding each record as a JSON object.
 
@@ -217,7 +236,7 @@ def json_object_column(
     for index, name in enumerate(fields):
         prefix = ("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"
         parts.append(select.text(prefix))
-        value = f"data->{select.text(name)}"
+        value = _typed(f"data->{select.text(name)}", (types or {}).get(name))
         if big_int_as_string:
             value = _safe_number(value)
         parts.append(f"coalesce(({value})::text, 'null')")
@@ -231,6 +250,9 @@ class Columns:
 
     fields: list[str]
     types: dict[str, str]
+    # Some matching dataset was uploaded with typed columns: its values are stored as the file
+    # had them (text), and a JSON export writes them as their types (see _typed).
+    text_typed: bool = False
 
 
 async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Columns:
@@ -238,11 +260,16 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
     (falling back to the keys actually present when a dataset has no schema)."""
     datasets = _datasets(params)
     rows = await conn.fetch(
-        f"SELECT d.schema::text FROM datasets d WHERE {datasets.condition()} "  # noqa: S608
+        f"SELECT d.schema::text, d.source FROM datasets d WHERE {datasets.condition()} "  # noqa: S608
         "ORDER BY d.created_at, d.id",
         *datasets.args,
     )
     schemas: list[list[dict[str, Any]]] = [orjson.loads(r[0]) for r in rows if r[0] is not None]
+    text_typed = any(
+        r[1] == "uploaded" and any(f["type"] in _CASTS for f in orjson.loads(r[0]))
+        for r in rows
+        if r[0] is not None
+    )
     types: dict[str, str] = {}
     conflicting: set[str] = set()
     for schema in schemas:
@@ -261,7 +288,7 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
         fields = await _keys_present(conn, params)
     else:
         fields = list(dict.fromkeys(spec["name"] for schema in schemas for spec in schema))
-    return Columns(fields, types)
+    return Columns(fields, types, text_typed=text_typed)
 
 
 async def _keys_present(conn: asyncpg.Connection, params: ExportRequest) -> list[str]:

@@ -137,8 +137,15 @@ async def _copy_out(
         query = select.sql(csv_columns(select, columns, formula_escape=params.csv_formula_escape))
         options = {"format": "csv", "delimiter": params.delimiter, "null": params.null}
     else:
+        # Typed uploaded columns are written as their types, in the file's order.
+        fields = columns.fields if params.fields is None and columns.text_typed else params.fields
         query = select.sql(
-            json_object_column(select, params.fields, big_int_as_string=params.big_int_as_string)
+            json_object_column(
+                select,
+                fields,
+                big_int_as_string=params.big_int_as_string,
+                types=columns.types,
+            )
         )
         options = _JSON_LINES
         if params.format is ExportFormat.json:

@@ -216,6 +216,14 @@ class RunningJob:
         async with self.ctx.connect() as conn, self.ctx.step(conn):
             await conn.execute("UPDATE jobs SET progress_total = $2 WHERE id = $1", self.id, total)
 
+    async def set_schema(self, dataset: JobDataset, schema: Sequence[dict[str, Any]]) -> None:
+        """Replace the dataset's schema (its fields and their types), once all are known."""
+        await self.conn.execute(
+            "UPDATE datasets SET schema = $2::jsonb WHERE id = $1",
+            dataset.id,
+            orjson.dumps(schema).decode(),
+        )
+
     def report_due(self) -> bool:
         return time.monotonic() >= self._next_report
 

@@ -20,6 +20,7 @@ from datatasks.uploads.parsing import (
     reject,
 )
 from datatasks.uploads.sniff import Ragged
+from datatasks.uploads.types import NULL_TOKENS, Inference
 
 # How far one record may span: lines, and bytes (newlines included; the parser's
 # `max_record_bytes`, which also bounds a single line). A quote opening a field by mistake would
@@ -64,6 +65,8 @@ class CsvFormat:
         self._dialect = _dialect(delimiter, quotechar)
         self._header = header
         self._ragged = ragged
+        self._nulls = NULL_TOKENS
+        self._inference: Inference | None = None
         self._max_bytes = max_record_bytes
         self._max_columns = max_columns
         self._long = LongLines(max_record_bytes)
@@ -400,15 +403,27 @@ class CsvFormat:
         return row[:width] if self._ragged is Ragged.truncate else row
 
     def _make(self, rows: list[Cells]) -> list[str]:
-        """The records of `rows` (those of the header's width: the others are rejected)."""
+        """The records of `rows` (those of the header's width: the others are rejected), null
+        tokens as nulls; the columns' types narrowed by their values."""
         columns = self.columns or []
         width = len(columns)
+        good = [row for row in rows if len(row) == width]
+        if good and self._inference is not None:
+            self._inference.observe(good)
         dumps = orjson.dumps
+        nulls = self._nulls
+        clean = nulls.isdisjoint
         return [
-            dumps(dict(zip(columns, row, strict=False))).decode()
-            for row in rows
-            if len(row) == width
+            dumps(
+                dict(zip(columns, row if clean(row) else _nulled(row, nulls), strict=True))
+            ).decode()
+            for row in good
         ]
+
+    @property
+    def types(self) -> list[str] | None:
+        """The columns' types as inferred from the values read so far (see uploads/types)."""
+        return None if self._inference is None else self._inference.types()
 
     def _fits(self, rows: int) -> bool:
         """Whether this many rows can be made into records now: none wait before them, and the
@@ -460,6 +475,7 @@ class CsvFormat:
                 else:
                     self.columns = [f"column_{n}" for n in range(1, len(row) + 1)]
                 self._floor = len(orjson.dumps(dict.fromkeys(self.columns, "")).decode())
+                self._inference = Inference(len(self.columns), self._nulls)
                 return i + 1 if self._header else i
         return len(rows)
 
@@ -484,6 +500,11 @@ def _spans(rows: list[Cells]) -> tuple[list[int], list[int]]:
         ends.append(line)
         line += 1
     return starts, ends
+
+
+def _nulled(row: Cells, nulls: frozenset[str]) -> list[str | None]:
+    """`row` with its null tokens as None."""
+    return [None if cell in nulls else cell for cell in row]
 
 
 def _dialect(delimiter: str, quotechar: str) -> type[csv.Dialect]:

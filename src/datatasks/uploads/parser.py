@@ -61,6 +61,15 @@ class RecordParser:
         self._finished = False
 
     @property
+    def schema(self) -> list[dict[str, str]] | None:
+        """A CSV's columns in the file's order with their inferred types, once the header is
+        read."""
+        if not isinstance(self._format, CsvFormat) or self._format.columns is None:
+            return None
+        types = self._format.types or ["string"] * len(self._format.columns)
+        return [{"name": c, "type": t} for c, t in zip(self._format.columns, types, strict=True)]
+
+    @property
     def columns(self) -> list[str] | None:
         """The CSV header's column names (made unique and non-empty), once read."""
         return self._format.columns if isinstance(self._format, CsvFormat) else None

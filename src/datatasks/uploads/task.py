@@ -75,10 +75,10 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             # only as far as the batch being filled has room; the rows it keeps back come next.
             records, rejected = await loop.run_in_executor(ctx.cpu, parse, loader.room)
             await out.write(rejects.lines(rejected))
-            await loader.add(records, read, parser.columns)
+            await loader.add(records, read, parser.schema)
             while parser.pending:
                 records = await loop.run_in_executor(ctx.cpu, parser.more, loader.room)
-                await loader.add(records, 0, parser.columns)
+                await loader.add(records, 0, parser.schema)
 
         try:
             async with (
@@ -94,6 +94,9 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
                     await load(partial(parser.feed, rest), 0, out)
                 await load(parser.finish, 0, out)
                 await loader.flush()
+                if parser.schema is not None:
+                    # The types as all the values had them (the first chunk's were a guess).
+                    await job.set_schema(dataset, parser.schema)
         except (InvalidContent, TooManyColumns) as exc:
             await job.discard(dataset)
             raise JobFailed(_unloadable(ctx, exc)) from exc
@@ -175,7 +178,7 @@ class _Loader:
         self.writer = ChunkWriter(job, dataset, at=checkpoint)
         self._batch: list[str] = []
         self._chars = 0  # the batch's JSON
-        self._columns: list[str] | None = None
+        self._schema: list[dict[str, str]] | None = None
         self._bytes = 0
         self._resume_at = checkpoint
         if checkpoint:
@@ -189,9 +192,9 @@ class _Loader:
         """How much more JSON the batch being filled takes before it is written (characters)."""
         return self._settings.ingest_chunk_bytes - self._chars
 
-    async def add(self, records: list[str], read: int, columns: list[str] | None) -> None:
+    async def add(self, records: list[str], read: int, schema: list[dict[str, str]] | None) -> None:
         self._bytes += read
-        self._columns = columns
+        self._schema = schema
         # The first records, up to the checkpoint, were written by an earlier delivery.
         skip = max(0, min(len(records), self._resume_at - self.parsed))
         self.parsed += len(records)
@@ -220,11 +223,7 @@ class _Loader:
     async def _put(self, count: int) -> None:
         batch, self._batch = self._batch[:count], self._batch[count:]
         self._chars = sum(map(len, self._batch))  # what is left: at most about one parse's
-        schema = (
-            None
-            if self._columns is None
-            else [{"name": c, "type": "string"} for c in self._columns]
-        )
+        schema = self._schema
         await self.writer.put(
             self._dataset.records(batch), at=self.written, progress=self._bytes, schema=schema
         )
