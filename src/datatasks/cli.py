@@ -96,7 +96,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         if args.metrics_port is not None:
             from prometheus_client import start_http_server
 
-            start_http_server(args.metrics_port, addr=args.metrics_host)
+            try:
+                start_http_server(args.metrics_port, addr=args.metrics_host)
+            except OSError as exc:
+                where = f"{args.metrics_host}:{args.metrics_port}"
+                raise Refused(f"cannot serve metrics on {where} ({exc})") from exc
             log.info("worker.metrics", url=f"http://{args.metrics_host}:{args.metrics_port}/")
         return asyncio.run(run_worker(settings, args.queues, args.concurrency))
     return _run_all(settings, args.host, args.port)

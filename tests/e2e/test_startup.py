@@ -116,6 +116,12 @@ async def test_ready_names_a_schema_that_fell_behind(
         assert "behind this version's" in problem["detail"]
         assert "run `datatasks migrate`" in problem["checks"]["schema"]
         assert problem["checks"]["postgres"] == "ok"
+        # Migrated by a newer version (a rolling deploy): still serving, degraded.
+        await pg.execute("UPDATE alembic_version SET version_num = '9999'")
+        newer = await http.get(f"{service.url}/health/ready")
+        assert newer.status_code == 200
+        assert newer.json()["status"] == "degraded"
+        assert "a newer version migrated it" in newer.json()["checks"]["schema"]
     finally:
         await pg.execute("UPDATE alembic_version SET version_num = $1", head_revision())
     assert (await http.get(f"{service.url}/health/ready")).status_code == 200

@@ -130,3 +130,12 @@ async def test_every_bad_option_is_a_422_naming_it(
     response = await upload(client, content, **form)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == ["body", field]
+
+
+def test_padding_beside_a_multi_line_row_and_a_rejected_one() -> None:
+    from datatasks.uploads.csv_rows import CsvFormat
+    from datatasks.uploads.sniff import Ragged
+
+    records, rejected = CsvFormat(",", ragged=Ragged.pad).feed(b'a,b,c\n"x\ny",1,2\n1\n1,2,3,4\n')
+    assert records == ['{"a":"x\\ny","b":"1","c":"2"}', '{"a":"1","b":null,"c":null}']
+    assert [(r.line, r.reason) for r in rejected] == [(5, "expected 3 fields, got 4")]

@@ -50,7 +50,7 @@ def test_binary_content_says_how_to_declare_an_encoding() -> None:
 
 
 def test_unknown_or_non_text_encodings_are_refused() -> None:
-    for name in ("klingon", "rot13", "zip", "utf\x008"):
+    for name in ("klingon", "rot13", "zip", "utf\x008", "idna"):
         with pytest.raises(UnknownEncoding):
             canonical(name)
 

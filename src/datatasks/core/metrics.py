@@ -71,6 +71,7 @@ DISPATCH_DELAY = Histogram(
 )
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Where a route that serves a request past the router (the fast lane) names itself in the scope.
 ROUTE_KEY = "datatasks.route"
 
@@ -80,6 +81,8 @@ def observe_request(scope: Scope, status: int, seconds: float) -> None:
     its path: paths hold ids, and a label per id would grow without end."""
     route = scope.get(ROUTE_KEY) or getattr(scope.get("route"), "path", None) or "unmatched"
     method = str(scope["method"])
+    if method not in _METHODS:
+        method = "other"  # a label per made-up method would grow without end
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
     HTTP_DURATION.labels(method, route).observe(seconds)
 

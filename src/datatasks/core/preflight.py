@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = structlog.stdlib.get_logger("datatasks.preflight")
 
 MIGRATE = "run `datatasks migrate`"
+NEWER = "a newer version migrated it"
 
 
 class Refused(Exception):
@@ -76,7 +77,7 @@ async def schema_problem(conn: asyncpg.Connection, schema: str) -> str | None:
     except CommandError:
         return (
             f'the database schema "{schema}" is at revision {current}, which this version of '
-            "datatasks does not know (a newer version migrated it): run that version"
+            f"datatasks does not know ({NEWER}): run that version"
         )
     return (
         f'the database schema "{schema}" is at revision {current}, behind this version\'s '
@@ -97,6 +98,8 @@ async def check_postgres(settings: Settings, *, schema: bool = True) -> None:
     try:
         if schema and (problem := await schema_problem(conn, settings.database_schema)):
             raise Refused(f"{problem} (Postgres at {url})")
+    except asyncpg.PostgresError as exc:
+        raise Refused(f"Postgres at {url} refused the schema check ({_reason(exc)})") from exc
     finally:
         await conn.close()
 

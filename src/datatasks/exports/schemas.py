@@ -132,14 +132,14 @@ class ExportRequest(StorableRequest):
     null: str = Field(
         default="",
         max_length=32,
-        pattern=r"^[^\r\n\"]*$",
+        pattern=r"^[^\r\n\"\\]*$",
         description='CSV: how a null or missing value is written (an empty text is "")',
     )
     header: bool = Field(default=True, description="CSV: a first line of field names")
     row_group_size: int = Field(
         default=65_536,
         ge=1_000,
-        le=1_048_576,
+        le=262_144,
         description="Parquet: rows per row group (memory holds one at a time)",
     )
     include_incomplete: bool = Field(

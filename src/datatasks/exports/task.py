@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import uuid
+from itertools import islice
 from typing import Any
 
 import structlog
@@ -31,7 +32,7 @@ from datatasks.exports.query import (
 from datatasks.exports.schemas import ExportFormat, ExportRequest, LineEnding
 from datatasks.exports.sink import CrlfLines, JsonArrayFraming, Pipe
 from datatasks.jobs.execution import RunningJob, TaskContext
-from datatasks.jobs.results import DatasetRead, ExportResult
+from datatasks.jobs.results import LISTED, DatasetRead, ExportResult
 from datatasks.storage.hashing import HashingWriter
 from datatasks.storage.links import issue_link
 
@@ -104,8 +105,10 @@ async def _export(ctx: TaskContext, job: RunningJob, params: ExportRequest) -> d
     log.info("export.written", rows=rows, bytes=sink.size, key=key)
     return ExportResult(
         rows=rows,
-        datasets=[DatasetRead(dataset_id=d, rows=n) for d, n in taken.rows.items()],
-        skipped_incomplete=taken.skipped,
+        datasets=[DatasetRead(dataset_id=d, rows=n) for d, n in islice(taken.rows.items(), LISTED)],
+        datasets_read=len(taken.rows),
+        skipped_incomplete=taken.skipped[:LISTED],
+        skipped_count=len(taken.skipped),
         bytes=sink.size,
         sha256=sink.sha256,
         format=params.format.value,

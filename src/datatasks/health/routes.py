@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from datatasks.core.config import QueueName
 from datatasks.core.errors import DependencyUnavailable
 from datatasks.core.metrics import CONTENT_TYPE, exposition, queue_depth
-from datatasks.core.preflight import schema_problem
+from datatasks.core.preflight import NEWER, schema_problem
 from datatasks.core.problems import responses
-from datatasks.deps import PoolDep, QueuesDep, SettingsDep
+from datatasks.deps import QueuesDep, SettingsDep
 
 router = APIRouter(prefix="/health", tags=["health"])
 metrics_router = APIRouter(tags=["health"])
@@ -35,13 +35,15 @@ async def live() -> Health:
 
 @router.get("/ready", response_model=Health, responses=responses(503))
 @router.head("/ready", include_in_schema=False)
-async def ready(settings: SettingsDep, queues: QueuesDep, pool: PoolDep) -> Health:
+async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> Health:
     schema: str | None = None
 
     async def postgres() -> None:
         nonlocal schema
-        async with pool.acquire() as conn:
-            schema = await schema_problem(conn, settings.database_schema)
+        # The engine's pool, not the job writer's: a probe must not queue behind the inserts.
+        async with request.app.state.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            schema = await schema_problem(raw.driver_connection, settings.database_schema)
 
     checks: dict[str, str] = {}
     for name, probe in (("postgres", postgres), ("redis", queues.ping)):
@@ -55,11 +57,14 @@ async def ready(settings: SettingsDep, queues: QueuesDep, pool: PoolDep) -> Heal
         checks["schema"] = schema or "ok"
     if checks["postgres"] != "ok":
         raise DependencyUnavailable("not ready: Postgres is unavailable", checks=checks)
-    if schema is not None:
+    # A schema a newer version migrated (a rolling deploy under way) still serves this one:
+    # degraded, not out of the load balancer all at once.
+    if schema is not None and NEWER not in schema:
         raise DependencyUnavailable(f"not ready: {schema}", checks=checks)
     # Without Redis the API still accepts jobs (they wait in the outbox until it is back):
     # ready, but degraded.
-    return Health(status="ok" if checks["redis"] == "ok" else "degraded", checks=checks)
+    healthy = checks["redis"] == "ok" and schema is None
+    return Health(status="ok" if healthy else "degraded", checks=checks)
 
 
 @metrics_router.get(

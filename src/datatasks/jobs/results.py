@@ -40,9 +40,16 @@ class IngestResult(BaseModel):
     rejects_expires_at: datetime | None = None
 
 
+# How many datasets an export's result lists; the counts say how many there were.
+LISTED = 100
+
+
 class DatasetRead(BaseModel):
     dataset_id: uuid.UUID
-    rows: int = Field(description="records of this dataset in the file")
+    rows: int | None = Field(
+        description="records of this dataset in the file (none: a time filter took part of "
+        "it, not counted)"
+    )
 
 
 class ExportResult(BaseModel):
@@ -52,10 +59,12 @@ class ExportResult(BaseModel):
         description="the datasets the file was read from, each complete (its job had "
         "completed) unless include_incomplete was asked for",
     )
+    datasets_read: int = Field(default=0, description=f"how many (the list shows {LISTED})")
     skipped_incomplete: list[uuid.UUID] = Field(
         default_factory=list,
         description="matching datasets left out because their job had not completed",
     )
+    skipped_count: int = Field(default=0, description=f"how many (the list shows {LISTED})")
     bytes: int
     sha256: str = Field(description="of the file as downloaded")
     format: str

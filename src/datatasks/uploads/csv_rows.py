@@ -360,6 +360,8 @@ class CsvFormat:
         first = 0 if self.columns is not None else self._read_header(rows, problems)
         width = len(self.columns or [])
         if self._ragged is not Ragged.reject:
+            # Where each row is in the file, before padding puts nulls among its cells.
+            spans = spans or _spans(rows)
             for i in range(first, len(rows)):
                 rows[i] = self._fitted(rows[i], width)
         rejected: list[Rejected] = []

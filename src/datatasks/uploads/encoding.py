@@ -42,6 +42,11 @@ def canonical(name: str) -> str:
         raise UnknownEncoding(f"unknown encoding {name!r}") from None
     if not getattr(info, "_is_text_encoding", True):
         raise UnknownEncoding(f"{name!r} is not a text encoding")
+    try:
+        # The ingest streams with errors="replace": a codec that cannot (idna) is no use.
+        codecs.getincrementaldecoder(info.name)(errors="replace").decode(b"a", final=True)
+    except (UnicodeError, LookupError, TypeError, ValueError):
+        raise UnknownEncoding(f"{name!r} cannot be read as a file's text encoding") from None
     return info.name
 
 
@@ -71,7 +76,9 @@ def find(head: bytes, declared: str | None, *, complete: bool) -> Found:
     else:
         if b"\x00" not in head:
             return Found(UTF8, "utf-8")
-    return Found(_detected(head), "detected")
+    # A head cut mid-character throws a detector off multi-byte encodings: whole lines only.
+    lines = head if complete or b"\n" not in head else head[: head.rindex(b"\n") + 1]
+    return Found(_detected(lines), "detected")
 
 
 def _decode(head: bytes, encoding: str, complete: bool, *, by: str) -> str:

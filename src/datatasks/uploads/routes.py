@@ -246,7 +246,8 @@ async def upload(
             "sha256": target.sha256,
             "record_type": record_type,
             "dataset_name": dataset_name,
-            "encoding": form.value("encoding"),
+            # Only what was given: a repeat of an earlier upload keeps its fingerprint.
+            **({"encoding": encoding} if (encoding := form.value("encoding")) else {}),
             **csv_options,
         },
     )
