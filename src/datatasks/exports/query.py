@@ -15,7 +15,7 @@ import orjson
 
 from datatasks.core.errors import JobFailed
 from datatasks.exports.schemas import ExportRequest
-from datatasks.models import JobStatus
+from datatasks.models import DatasetSource, JobStatus
 
 
 @dataclass
@@ -261,11 +261,11 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
         "ORDER BY d.created_at, d.id",
         *datasets.args,
     )
-    schemas: list[list[dict[str, Any]]] = [orjson.loads(r[0]) for r in rows if r[0] is not None]
+    described = [(orjson.loads(r[0]), r[1]) for r in rows if r[0] is not None]
+    schemas: list[list[dict[str, Any]]] = [schema for schema, _ in described]
     text_typed = any(
-        r[1] == "uploaded" and any(f["type"] in _CASTS for f in orjson.loads(r[0]))
-        for r in rows
-        if r[0] is not None
+        source == DatasetSource.uploaded and any(f["type"] in _CASTS for f in schema)
+        for schema, source in described
     )
     types: dict[str, str] = {}
     conflicting: set[str] = set()
