@@ -70,6 +70,20 @@ class JobCancelled(JobFailed):
     """The job was cancelled while it ran: stop at the next chunk, and do not retry."""
 
 
+class MalformedBody(DataTasksError):
+    status = 400
+    title = "Bad Request"
+    type_slug = "malformed-multipart"
+
+
+class InsufficientStorage(DataTasksError):
+    """No room left to store a file: not the client's fault; the operator must make room."""
+
+    status = 507
+    title = "Insufficient Storage"
+    type_slug = "insufficient-storage"
+
+
 class PayloadTooLarge(DataTasksError):
     status = 413
     title = "Content Too Large"

@@ -109,20 +109,23 @@ class _SmallValue(ValueTarget):  # type: ignore[misc]
             raise InvalidParameters(["body", self._name], "give this field once")
 
 
+# The small form fields an upload takes beside its `file`: what the dataset is, then how to
+# read the file (the encoding, and the CSV options).
+FORM_FIELDS = (
+    "record_type", "dataset_name", "encoding", "delimiter", "quotechar", "header", "ragged",
+    "skip_rows", "comment",
+)  # fmt: skip
+MAX_COMMENT = 8
+
+
 @dataclass
 class FormFields:
     """The small form fields beside the file, capped so a client cannot stream megabytes in
     (streaming_form_data raises its ValidationError past the cap)."""
 
-    record_type: ValueTarget = field(default_factory=lambda: _SmallValue("record_type"))
-    dataset_name: ValueTarget = field(default_factory=lambda: _SmallValue("dataset_name"))
-    encoding: ValueTarget = field(default_factory=lambda: _SmallValue("encoding"))
-    delimiter: ValueTarget = field(default_factory=lambda: _SmallValue("delimiter"))
-    quotechar: ValueTarget = field(default_factory=lambda: _SmallValue("quotechar"))
-    header: ValueTarget = field(default_factory=lambda: _SmallValue("header"))
-    ragged: ValueTarget = field(default_factory=lambda: _SmallValue("ragged"))
-    skip_rows: ValueTarget = field(default_factory=lambda: _SmallValue("skip_rows"))
-    comment: ValueTarget = field(default_factory=lambda: _SmallValue("comment"))
+    targets: dict[str, ValueTarget] = field(
+        default_factory=lambda: {name: _SmallValue(name) for name in FORM_FIELDS}
+    )
 
     def csv_options(self) -> dict[str, Any]:
         """The CSV options given, checked (422 naming the field otherwise)."""
@@ -145,9 +148,9 @@ class FormFields:
                 raise InvalidParameters(["body", "skip_rows"], f"0 to {MAX_SKIP_ROWS}")
             options["skip_rows"] = int(skip)
         if (comment := self.value("comment")) is not None:
-            if not 1 <= len(comment) <= 8 or any(c in comment for c in "\r\n\x00"):
+            if not 1 <= len(comment) <= MAX_COMMENT or any(c in comment for c in "\r\n\x00"):
                 raise InvalidParameters(
-                    ["body", "comment"], "1 to 8 characters, no line break or NUL"
+                    ["body", "comment"], f"1 to {MAX_COMMENT} characters, no line break or NUL"
                 )
             options["comment"] = comment
         if (ragged := self.value("ragged")) is not None:
@@ -158,7 +161,7 @@ class FormFields:
         return options
 
     def value(self, name: str) -> str | None:
-        target: ValueTarget = getattr(self, name)
+        target = self.targets[name]
         if not target.value:
             return None
         try:

@@ -20,8 +20,9 @@ from streaming_form_data.validators import ValidationError as FieldTooLarge
 
 from datatasks.core.config import QueueName
 from datatasks.core.errors import (
-    DataTasksError,
+    InsufficientStorage,
     InvalidParameters,
+    MalformedBody,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -39,10 +40,16 @@ from datatasks.uploads import service
 from datatasks.uploads.encoding import UnknownEncoding
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.preamble import LineBlanker
-from datatasks.uploads.receive import FileTarget, FormFields
+from datatasks.uploads.receive import (
+    FORM_FIELDS,
+    MAX_COMMENT,
+    MAX_SKIP_ROWS,
+    FileTarget,
+    FormFields,
+)
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
 from datatasks.uploads.service import StoredUpload
-from datatasks.uploads.sniff import EmptyContent, UnsupportedContent, UploadFormat
+from datatasks.uploads.sniff import EmptyContent, Ragged, UnsupportedContent, UploadFormat
 
 router = APIRouter(tags=["uploads"])
 log = structlog.stdlib.get_logger("datatasks.uploads")
@@ -90,19 +97,19 @@ _FORM_SCHEMA = {
                         "skip_rows": {
                             "type": "integer",
                             "minimum": 0,
-                            "maximum": 10_000,
+                            "maximum": MAX_SKIP_ROWS,
                             "default": 0,
                             "description": "CSV: lines before the header to skip (a preamble)",
                         },
                         "comment": {
                             "type": "string",
                             "minLength": 1,
-                            "maxLength": 8,
+                            "maxLength": MAX_COMMENT,
                             "description": "CSV: lines starting with this are skipped",
                         },
                         "ragged": {
                             "type": "string",
-                            "enum": ["reject", "pad", "truncate"],
+                            "enum": [r.value for r in Ragged],
                             "default": "reject",
                             "description": "CSV rows of another width than the header: "
                             "rejected; short ones padded with nulls; or also long ones cut",
@@ -120,22 +127,8 @@ _FORM_SCHEMA = {
 }
 
 
-# The form fields beside the file that say how to read it (all but `encoding` are CSV's).
-CSV_FIELDS = ("encoding", "delimiter", "quotechar", "header", "ragged", "skip_rows", "comment")
 # Enough of the body's end to hold the closing boundary (boundaries are at most 70 bytes).
 _TAIL = 128
-
-
-class MalformedBody(DataTasksError):
-    status = 400
-    title = "Bad Request"
-    type_slug = "malformed-multipart"
-
-
-class InsufficientStorage(DataTasksError):
-    status = 507
-    title = "Insufficient Storage"
-    type_slug = "insufficient-storage"
 
 
 @router.post(
@@ -175,10 +168,8 @@ async def upload(
         async with storage.create(key, content_type="application/octet-stream") as writer:
             target = FileTarget(writer, settings.upload_max_bytes)
             parser.register("file", target)
-            parser.register("record_type", form.record_type)
-            parser.register("dataset_name", form.dataset_name)
-            for name in CSV_FIELDS:
-                parser.register(name, getattr(form, name))
+            for name, field in form.targets.items():
+                parser.register(name, field)
             tail = b""
             async for chunk in request.stream():
                 await parser.adata_received(chunk)
@@ -210,8 +201,7 @@ async def upload(
     except UnexpectedPartException as exc:
         raise InvalidParameters(
             ["body", exc.part_name],
-            "unexpected part: send `file`, `record_type`, `dataset_name`, "
-            + ", ".join(f"`{name}`" for name in CSV_FIELDS),
+            "unexpected part: send `file`, " + ", ".join(f"`{name}`" for name in FORM_FIELDS),
         ) from exc
     except (ParseFailedException, UnicodeDecodeError) as exc:
         # UnicodeDecodeError: a part header (its filename, say) that is not UTF-8.
