@@ -29,6 +29,7 @@ async def watch_redis(
             async with asyncio.timeout(every_s):
                 await ping()
         except Exception as exc:  # any failure to answer is the news here, logged below
+            _unless_cancelled(exc)
             now = loop.time()
             if lost_at is None:
                 lost_at = said_at = now
@@ -37,7 +38,17 @@ async def watch_redis(
                 said_at = now
                 log.error("redis.still_lost", url=url, for_s=round(now - lost_at), error=repr(exc))
         else:
+            _unless_cancelled(None)
             if lost_at is not None:
                 log.info("redis.back", url=url, after_s=round(loop.time() - lost_at, 1))
                 lost_at = None
         await asyncio.sleep(every_s)
+
+
+def _unless_cancelled(exc: Exception | None) -> None:
+    """Raise CancelledError if this task was cancelled during a PING whose client swallowed the
+    cancellation (the connection being opened, bullmq's client returns or raises its own error
+    instead): without this the worker's shutdown would wait on the watcher forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
