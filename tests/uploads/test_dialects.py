@@ -1,5 +1,6 @@
-"""CSV dialect options of an upload: delimiter, quotechar, header, ragged rows; the warning for
-a file read as one column; and a 422 naming each bad option."""
+"""CSV dialect options of an upload: delimiter (runs of spaces too), quotechar, header, ragged
+rows, null values, a declared schema; the warning for a file read as one column; and a 422
+naming each bad option."""
 
 from __future__ import annotations
 
@@ -101,11 +102,42 @@ async def test_a_preamble_and_comment_lines_are_skipped_and_lines_keep_their_num
 async def test_a_file_read_as_one_column_warns_and_says_how_to_fix_it(
     client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
 ) -> None:
-    content = b"'OBS' 'GPA' 'SAT'\n1 3.2 1200\n2 3.8 1400\n"
+    # Two words a line, single spaces: as likely a column of names as two columns.
+    content = b"'OBS' 'GPA'\n1 3.2\n2 3.8\n"
     result, _ = await ingested(client, wait_job, sessionmaker, content)
     (warning,) = result["warnings"]
-    assert "one column named \"'OBS' 'GPA' 'SAT'\"" in warning
+    assert "one column named \"'OBS' 'GPA'\"" in warning
     assert "`delimiter` form field" in warning
+
+
+@pytest.mark.usefixtures("worker")
+async def test_columns_separated_by_runs_of_spaces_are_found_with_their_quotes(
+    client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
+) -> None:
+    # As statsmodels' sample data has it, and a right-aligned listing.
+    quoted = b"'OBS' 'GPA' 'TUCE' 'PSI'\n1 2.66 20 0\n2 2.89 22 0   \n3 3.28 24 1\n"
+    result, loaded = await ingested(client, wait_job, sessionmaker, quoted)
+    assert result["warnings"] == []
+    assert loaded[1] == {"OBS": "2", "GPA": "2.89", "TUCE": "22", "PSI": "0"}
+    aligned = b"  id    name  score\n   1   Alma   3.5\n  22  Birte    10\n"
+    result, loaded = await ingested(client, wait_job, sessionmaker, aligned)
+    assert loaded == [
+        {"id": "1", "name": "Alma", "score": "3.5"},
+        {"id": "22", "name": "Birte", "score": "10"},
+    ]
+    _, loaded = await ingested(client, wait_job, sessionmaker, b"a b\n1 2\n", delimiter="spaces")
+    assert loaded == [{"a": "1", "b": "2"}]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_null_values_of_the_clients_choosing(
+    client: httpx.AsyncClient, wait_job: WaitJob, sessionmaker: SessionMaker
+) -> None:
+    content = b"a,b\n-,NA\n,x\n"
+    _, loaded = await ingested(client, wait_job, sessionmaker, content, null_values='["-", ""]')
+    assert loaded == [{"a": None, "b": "NA"}, {"a": None, "b": "x"}]
+    _, loaded = await ingested(client, wait_job, sessionmaker, content, null_values="[]")
+    assert loaded == [{"a": "-", "b": "NA"}, {"a": "", "b": "x"}]
 
 
 @pytest.mark.parametrize(
@@ -122,14 +154,23 @@ async def test_a_file_read_as_one_column_warns_and_says_how_to_fix_it(
         ({"comment": "#\n"}, b"a,b\n1,2\n", "comment"),
         ({"skip_rows": "1"}, b'[{"a": 1}]', "skip_rows"),
         ({"delimiter": ";"}, b'{"a": 1}\n{"a": 2}\n', "delimiter"),
+        ({"null_values": "NA"}, b"a,b\n1,2\n", "null_values"),
+        ({"null_values": "[1]"}, b"a,b\n1,2\n", "null_values"),
+        ({"null_values": '["x"]'}, b'[{"a": 1}]', "null_values"),
+        ({"schema": "integer"}, b"a,b\n1,2\n", "schema"),
+        ({"schema": "{}"}, b"a,b\n1,2\n", "schema"),
+        ({"schema": '{"a": "int"}'}, b"a,b\n1,2\n", ["schema", "a"]),
+        ({"schema": '{"c": "integer"}'}, b"a,b\n1,2\n", ["schema", "c"]),
+        ({"schema": '{"a": "integer"}'}, b'[{"a": 1}]', "schema"),
     ],
 )
 async def test_every_bad_option_is_a_422_naming_it(
-    client: httpx.AsyncClient, form: dict[str, str], content: bytes, field: str
+    client: httpx.AsyncClient, form: dict[str, str], content: bytes, field: str | list[str]
 ) -> None:
     response = await upload(client, content, **form)
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["loc"] == ["body", field]
+    loc = [field] if isinstance(field, str) else field
+    assert response.json()["errors"][0]["loc"] == ["body", *loc]
 
 
 def test_padding_beside_a_multi_line_row_and_a_rejected_one() -> None:

@@ -15,8 +15,7 @@ import pytest
 from datatasks.uploads import csv_rows
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected
 from datatasks.uploads.parsing import MAX_RECORD_BYTES
-from datatasks.uploads.sniff import Sniffed, UploadFormat
-from datatasks.uploads.types import NULL_TOKENS
+from datatasks.uploads.sniff import NULL_TOKENS, Sniffed, UploadFormat
 
 CSV = Sniffed(UploadFormat.csv, ",")
 NDJSON = Sniffed(UploadFormat.ndjson)

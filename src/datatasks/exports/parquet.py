@@ -20,7 +20,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "float": pa.float64(),
     "boolean": pa.bool_(),
     "date": pa.date32(),
-    "datetime": pa.timestamp("s", tz="UTC"),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "naive_datetime": pa.timestamp("us"),
 }
 
 

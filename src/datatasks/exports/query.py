@@ -247,9 +247,10 @@ class Columns:
 
     fields: list[str]
     types: dict[str, str]
-    # Some matching dataset was uploaded with typed columns: its values are stored as the file
-    # had them (text), and a JSON export writes them as their types (see _typed).
-    text_typed: bool = False
+    # Some matching dataset was uploaded: its schema has the file's column order, which jsonb
+    # does not keep, and a CSV's typed values are stored as the file had them (text). A JSON
+    # export then builds each object, in that order, values as their types (see _typed).
+    in_file_order: bool = False
 
 
 async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Columns:
@@ -263,10 +264,7 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
     )
     described = [(orjson.loads(r[0]), r[1]) for r in rows if r[0] is not None]
     schemas: list[list[dict[str, Any]]] = [schema for schema, _ in described]
-    text_typed = any(
-        source == DatasetSource.uploaded and any(f["type"] in _CASTS for f in schema)
-        for schema, source in described
-    )
+    in_file_order = any(source == DatasetSource.uploaded for _, source in described)
     types: dict[str, str] = {}
     conflicting: set[str] = set()
     for schema in schemas:
@@ -285,7 +283,7 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
         fields = await _keys_present(conn, params)
     else:
         fields = list(dict.fromkeys(spec["name"] for schema in schemas for spec in schema))
-    return Columns(fields, types, text_typed=text_typed)
+    return Columns(fields, types, in_file_order=in_file_order)
 
 
 async def _keys_present(conn: asyncpg.Connection, params: ExportRequest) -> list[str]:

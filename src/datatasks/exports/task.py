@@ -140,8 +140,10 @@ async def _copy_out(
         query = select.sql(csv_columns(select, columns, formula_escape=params.csv_formula_escape))
         options = {"format": "csv", "delimiter": params.delimiter, "null": params.null}
     else:
-        # Typed uploaded columns are written as their types, in the file's order.
-        fields = columns.fields if params.fields is None and columns.text_typed else params.fields
+        # Uploaded columns are written in the file's order, as their types (as many as one
+        # SELECT can build an object of: older datasets may have more).
+        in_order = columns.in_file_order and len(columns.fields) <= MAX_COLUMNS
+        fields = columns.fields if params.fields is None and in_order else params.fields
         query = select.sql(
             json_object_column(
                 select,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, chain, islice
 
 import orjson
@@ -19,8 +19,14 @@ from datatasks.uploads.parsing import (
     TooManyColumns,
     reject,
 )
-from datatasks.uploads.sniff import Ragged
-from datatasks.uploads.types import NULL_TOKENS, Inference
+from datatasks.uploads.sniff import (
+    NULL_TOKENS,
+    ColumnType,
+    Ragged,
+    reader_options,
+    unique_names,
+)
+from datatasks.uploads.types import Inference
 
 # How far one record may span: lines, and bytes (newlines included; the parser's
 # `max_record_bytes`, which also bounds a single line). A quote opening a field by mistake would
@@ -60,12 +66,15 @@ class CsvFormat:
         quotechar: str = '"',
         header: bool = True,
         ragged: Ragged = Ragged.reject,
+        nulls: frozenset[str] = NULL_TOKENS,
+        declared: Mapping[str, ColumnType] | None = None,
     ) -> None:
         self.columns: list[str] | None = None
         self._dialect = _dialect(delimiter, quotechar)
         self._header = header
         self._ragged = ragged
-        self._nulls = NULL_TOKENS
+        self._nulls = nulls
+        self._declared = dict(declared or {})
         self._inference: Inference | None = None
         self._max_bytes = max_record_bytes
         self._max_columns = max_columns
@@ -364,6 +373,8 @@ class CsvFormat:
             spans = spans or _spans(rows)
             for i in range(first, len(rows)):
                 rows[i] = self._fitted(rows[i], width)
+        if self._declared:
+            problems.update(self._misfits(rows, first, width, problems))
         rejected: list[Rejected] = []
 
         def rejecting(i: int, reason: str) -> None:
@@ -394,6 +405,25 @@ class CsvFormat:
                 else:
                     rejecting(i, f"expected {width} fields, got {len(row)}")
         return (self._make(good) if self._fits(len(good)) else self._keep(good)), rejected
+
+    def _misfits(
+        self, rows: list[Cells], first: int, width: int, problems: dict[int, str]
+    ) -> dict[int, str]:
+        """The rows from `first` on (of the header's width, not already rejected) with a value
+        that does not fit its column's declared type, each with why."""
+        if self._inference is None:
+            return {}
+        at = [
+            i
+            for i in range(first, len(rows))
+            if isinstance(rows[i], list) and len(rows[i]) == width and i not in problems
+        ]
+        columns = self.columns or []
+        reasons = {}
+        for k, (column, value) in self._inference.misfits([rows[i] for i in at]).items():
+            kind = self._declared[columns[column]]
+            reasons[at[k]] = f"column {columns[column]!r}: {value!r} is not {_a(kind)}"
+        return reasons
 
     def _fitted(self, row: Cells, width: int) -> Cells:
         """`row` padded with nulls to `width` (and, to truncate, cut to it): see Ragged. A blank
@@ -473,11 +503,20 @@ class CsvFormat:
                 if len(row) > self._max_columns:
                     raise TooManyColumns(f"the CSV header has {len(row)} columns")
                 if self._header:
-                    self.columns = _unique_names(row)
+                    self.columns = unique_names(row)
                 else:
                     self.columns = [f"column_{n}" for n in range(1, len(row) + 1)]
                 self._floor = len(orjson.dumps(dict.fromkeys(self.columns, "")).decode())
-                self._inference = Inference(len(self.columns), self._nulls)
+                if missing := [name for name in self._declared if name not in self.columns]:
+                    raise InvalidContent(
+                        f"the schema names columns the file does not have: {missing}"
+                    )
+                index = {name: i for i, name in enumerate(self.columns)}
+                self._inference = Inference(
+                    len(self.columns),
+                    self._nulls,
+                    {index[name]: kind for name, kind in self._declared.items()},
+                )
                 return i + 1 if self._header else i
         return len(rows)
 
@@ -512,7 +551,7 @@ def _nulled(row: Cells, nulls: frozenset[str]) -> list[str | None]:
 def _dialect(delimiter: str, quotechar: str) -> type[csv.Dialect]:
     """The csv module's dialect for these options: strict, so that it reports a quoted field
     still open where its input ends."""
-    attributes = {"delimiter": delimiter, "quotechar": quotechar, "strict": True}
+    attributes = {**reader_options(delimiter), "quotechar": quotechar, "strict": True}
     return type("UploadDialect", (csv.excel,), attributes)
 
 
@@ -539,15 +578,6 @@ def _decode_lines(batch: bytes) -> tuple[str, set[int]]:
     return batch.decode("utf-8", "replace"), bad
 
 
-def _unique_names(names: list[str]) -> list[str]:
-    """Column names made non-empty (`column_<n>`) and unique (`name_2`, `name_3`...)."""
-    used: set[str] = set()
-    unique: list[str] = []
-    for n, name in enumerate(names, start=1):
-        base = name if name.strip() else f"column_{n}"
-        candidate, suffix = base, 2
-        while candidate in used:
-            candidate, suffix = f"{base}_{suffix}", suffix + 1
-        used.add(candidate)
-        unique.append(candidate)
-    return unique
+def _a(kind: str) -> str:
+    """`kind` with its article: an integer, a date."""
+    return ("an " if kind[0] in "aeiou" else "a ") + kind.replace("_", " ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -49,23 +50,69 @@ _DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_NUMBER = b"0" * 19
 
 
+# A column's type from the Python types of its values (a JSON value's type, once read).
+_SCALARS = {int: "integer", float: "float", bool: "boolean", str: "string"}
+
+
 class Keys:
-    """The distinct keys of the objects read so far, at most `limit`. Readers test
-    `seen.issuperset(value)` inline (most objects have no new key) and `add` the others."""
+    """The distinct keys of the objects read so far (at most `limit`), in the order they first
+    appear, and the types of their values. Readers test `seen.issuperset(value)` inline (most
+    objects have no new key) and `add` the others, and `observe` every object."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.seen: set[str] = set()
+        self._order: list[str] = []
+        # (key, Python type of a value): a few per key, whatever the number of objects.
+        self._kinds: set[tuple[str, type]] = set()
+        self.observe = self._kinds.update  # given zip(value, map(type, value.values()))
 
     def add(self, value: dict[str, Any]) -> None:
+        self._order.extend(key for key in value if key not in self.seen)
         self.seen.update(value)
         if len(self.seen) > self.limit:
             raise TooManyColumns(f"the records have more than {self.limit} distinct keys")
+
+    def schema(self) -> list[dict[str, str]]:
+        """The keys in first-seen order with their types: integer, float (with or without
+        integers), boolean, string, `null` when only nulls, and `json` for objects, arrays or
+        a mix of types."""
+        kinds: dict[str, set[type]] = {}
+        for key, kind in self._kinds:
+            kinds.setdefault(key, set()).add(kind)
+        return [{"name": key, "type": _json_type(kinds[key])} for key in self._order]
+
+
+class _BigInteger:
+    """The type of an integer beyond 64 bits: a number no Parquet integer column holds."""
+
+
+def _kind(value: object) -> type:
+    """The type of a JSON value, as Keys.schema tells them apart."""
+    if type(value) is int and not -(2**63) <= value < 2**63:
+        return _BigInteger
+    return type(value)
+
+
+def _json_type(kinds: set[type]) -> str:
+    kinds = kinds - {type(None)}
+    if not kinds:
+        return "null"
+    if kinds == {int, float}:
+        return "float"
+    if len(kinds) == 1 and (kind := next(iter(kinds))) in _SCALARS:
+        return _SCALARS[kind]
+    return "json"
 
 
 class NdjsonFormat:
     """NDJSON: one JSON value per line, parsed by orjson. A line longer than
     `max_record_bytes` is rejected, its bytes dropped as they come."""
+
+    @property
+    def schema(self) -> list[dict[str, str]]:
+        """The records' keys in first-seen order, with their values' types (see Keys)."""
+        return self._keys.schema()
 
     def __init__(
         self, max_record_bytes: int = MAX_RECORD_BYTES, max_columns: int = MAX_COLUMNS
@@ -118,6 +165,7 @@ class NdjsonFormat:
         self._line += len(lines)
         loads = orjson.loads
         known = self._keys.seen.issuperset
+        observe = self._keys.observe
         out: list[str] = []
         rejected: list[Rejected] = []
         for i, line in enumerate(lines):
@@ -136,6 +184,7 @@ class NdjsonFormat:
             else:
                 if not known(value):
                     self._keys.add(value)
+                observe(zip(value, map(type, value.values()), strict=True))
                 # The line itself, not orjson.dumps(value): it is valid JSON (it just parsed),
                 # it is faster, and integers beyond 64 bits keep their digits (orjson reads them
                 # as floats). Only the whitespace around values is not compacted.
@@ -164,6 +213,11 @@ class ArrayFormat:
     have come (or when it is complete, if it comes whole); the rest of it is only scanned for
     its end, its bytes dropped as they come.
     """
+
+    @property
+    def schema(self) -> list[dict[str, str]]:
+        """The elements' keys in first-seen order, with their values' types (see Keys)."""
+        return self._keys.schema()
 
     def __init__(
         self, max_record_bytes: int = MAX_RECORD_BYTES, max_columns: int = MAX_COLUMNS
@@ -341,12 +395,14 @@ class ArrayFormat:
         if type(value) is not dict:
             rejected.append(reject(line, "not a JSON object", bytes(element)))
             return
+        kind: Callable[[object], type] = type
         try:
             if element.translate(_DIGITS).find(_LONG_NUMBER) >= 0:
                 # Maybe an integer beyond 64 bits, which orjson reads as a float: the json
                 # module keeps all its digits.
                 value = json.loads(element)
                 text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+                kind = _kind
             else:
                 text = orjson.dumps(value)
         except (orjson.JSONEncodeError, RecursionError) as exc:  # e.g. nested very deep
@@ -357,6 +413,7 @@ class ArrayFormat:
         else:
             if not self._keys.seen.issuperset(value):
                 self._keys.add(value)
+            self._keys.observe(zip(value, map(kind, value.values()), strict=True))
             out.append(text.decode())
 
     def _invalid(self, reason: str, index: int) -> InvalidContent:

@@ -52,6 +52,8 @@ class RecordParser:
                 quotechar=sniffed.quotechar,
                 header=sniffed.header,
                 ragged=sniffed.ragged,
+                nulls=sniffed.nulls,
+                declared=dict(sniffed.declared),
             )
         elif sniffed.format is UploadFormat.ndjson:
             self._format = NdjsonFormat(max_record_bytes, max_columns)
@@ -62,9 +64,11 @@ class RecordParser:
 
     @property
     def schema(self) -> list[dict[str, str]] | None:
-        """A CSV's columns in the file's order with their inferred types, once the header is
-        read."""
-        if not isinstance(self._format, CsvFormat) or self._format.columns is None:
+        """The columns in the file's order with their types (a CSV's once its header is read,
+        JSON records' once one is read)."""
+        if not isinstance(self._format, CsvFormat):
+            return self._format.schema or None
+        if self._format.columns is None:
             return None
         types = self._format.types or ["string"] * len(self._format.columns)
         return [{"name": c, "type": t} for c, t in zip(self._format.columns, types, strict=True)]

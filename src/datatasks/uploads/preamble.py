@@ -1,8 +1,15 @@
-"""Lines of a CSV upload that are not data: a preamble of `skip_rows` lines before the header,
-and comment lines (starting with a prefix). They are blanked - each becomes an empty line,
-which the CSV reader skips - so every line keeps its number in the rejects."""
+"""What of a CSV upload's lines is not data: a preamble of `skip_rows` lines before the header,
+and comment lines (starting with a prefix), are blanked - each becomes an empty line, which the
+CSV reader skips - so every line keeps its number in the rejects; the spaces that end the lines
+of a file whose columns are separated by runs of spaces are dropped."""
 
 from __future__ import annotations
+
+import re
+
+# The longest run of spaces held back at the end of a chunk: beyond that the line is too long
+# to be a record anyway (see parsing.LongLines), and the rest is passed on.
+_MAX_HELD = 64 * 1024
 
 
 class LineBlanker:
@@ -67,3 +74,25 @@ class LineBlanker:
             out += self._start
         self._start = b""
         return True
+
+
+class TrailingSpaces:
+    """Drops the spaces before each line's end (LF or CRLF) of a stream fed in chunks: with runs
+    of spaces as the delimiter they would make an empty last cell. (Inside a quoted cell over
+    several lines, they go too.)"""
+
+    _RUN = re.compile(rb" +(?=\r?\n)")
+
+    def __init__(self) -> None:
+        self._held = b""
+
+    def convert(self, data: bytes) -> bytes:
+        data = self._held + data
+        # Spaces (and a CR) at the end may be followed by a line break in the next chunk.
+        keep = max(len(data.rstrip(b" \r")), len(data) - _MAX_HELD)
+        data, self._held = data[:keep], data[keep:]
+        return self._RUN.sub(b"", data)
+
+    def finish(self) -> bytes:
+        rest, self._held = self._held, b""
+        return rest.rstrip(b" ")

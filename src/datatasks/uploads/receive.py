@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from streaming_form_data.targets import BaseTarget, ValueTarget
 from streaming_form_data.validators import MaxSizeValidator
 
@@ -16,11 +17,14 @@ from datatasks.storage import ObjectWriter
 from datatasks.uploads.encoding import Found, find, head_as_utf8
 from datatasks.uploads.preamble import LineBlanker
 from datatasks.uploads.sniff import (
+    COLUMN_TYPES,
+    SPACES,
     EmptyContent,
     Ragged,
     Sniffed,
     UnsupportedContent,
     UploadFormat,
+    header_columns,
     sniff,
 )
 
@@ -44,6 +48,7 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
         self.head = bytearray()
         self.size = 0
         self.parts = 0
+        self._text = b""  # the head as UTF-8, as sniffed
 
     @property
     def sha256(self) -> str:
@@ -71,15 +76,21 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
         head = bytes(self.head)
         found = find(head, encoding, complete=complete)
         text = head_as_utf8(head, found.encoding, complete=complete)
-        if not blanker.active:
-            return found, sniff(text, complete=complete)
-        # JSON is told apart as it is (CSV options do not apply to it); a CSV's delimiter is
-        # judged without its preamble and comments.
-        with contextlib.suppress(UnsupportedContent, EmptyContent):
-            if (whole := sniff(text, complete=complete)).format is not UploadFormat.csv:
-                return found, whole
-        text = blanker.convert(text) + (blanker.finish() if complete else b"")
+        if blanker.active:
+            # JSON is told apart as it is (CSV options do not apply to it); a CSV's delimiter
+            # is judged without its preamble and comments.
+            with contextlib.suppress(UnsupportedContent, EmptyContent):
+                if (whole := sniff(text, complete=complete)).format is not UploadFormat.csv:
+                    return found, whole
+            text = blanker.convert(text) + (blanker.finish() if complete else b"")
+        self._text = text
         return found, sniff(text, complete=complete)
+
+    def columns(self, delimiter: str, quotechar: str, *, header: bool) -> list[str] | None:
+        """A CSV's column names, read from its head as `sniff` left it (after `sniff`)."""
+        return header_columns(
+            self._text, delimiter, quotechar, header=header, complete=self.size <= HEAD_BYTES
+        )
 
     @property
     def filename(self) -> str | None:
@@ -92,14 +103,20 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
 
 
 FORM_FIELD_BYTES = 1024
+# A schema names every column it types: room for some hundreds.
+SCHEMA_BYTES = 64 * 1024
 MAX_SKIP_ROWS = 10_000
+MAX_NULL_VALUES = 32
+MAX_NULL_VALUE = 64
 
 
 class _SmallValue(ValueTarget):  # type: ignore[misc]
     """A form field given once: a repeat would be appended to the first (`ab` + `cd`)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(validator=MaxSizeValidator(FORM_FIELD_BYTES))
+        super().__init__(
+            validator=MaxSizeValidator(SCHEMA_BYTES if name == "schema" else FORM_FIELD_BYTES)
+        )
         self._name = name
         self._parts = 0
 
@@ -113,7 +130,7 @@ class _SmallValue(ValueTarget):  # type: ignore[misc]
 # read the file (the encoding, and the CSV options).
 FORM_FIELDS = (
     "record_type", "dataset_name", "encoding", "delimiter", "quotechar", "header", "ragged",
-    "skip_rows", "comment",
+    "skip_rows", "comment", "null_values", "schema",
 )  # fmt: skip
 MAX_COMMENT = 8
 
@@ -132,9 +149,14 @@ class FormFields:
         options: dict[str, Any] = {}
         for name in ("delimiter", "quotechar"):
             if (value := self.value(name)) is not None:
+                if name == "delimiter" and value == SPACES:
+                    options[name] = value
+                    continue
                 if len(value) != 1 or value in "\r\n\x00":
                     raise InvalidParameters(
-                        ["body", name], "one character, not a line break or NUL"
+                        ["body", name],
+                        "one character, not a line break or NUL"
+                        + (f", or `{SPACES}` (runs of spaces)" if name == "delimiter" else ""),
                     )
                 options[name] = value
         if options.get("delimiter", ",") == options.get("quotechar", '"'):
@@ -158,6 +180,10 @@ class FormFields:
                 options["ragged"] = Ragged(ragged)
             except ValueError:
                 raise InvalidParameters(["body", "ragged"], f"one of {', '.join(Ragged)}") from None
+        if (nulls := self.value("null_values")) is not None:
+            options["null_values"] = _null_values(nulls)
+        if (schema := self.value("schema")) is not None:
+            options["column_types"] = _column_types(schema)
         return options
 
     def value(self, name: str) -> str | None:
@@ -168,3 +194,43 @@ class FormFields:
             return str(target.value.decode("utf-8"))
         except UnicodeDecodeError:
             raise InvalidParameters(["body", name], "must be UTF-8 text") from None
+
+
+def _null_values(value: str) -> list[str]:
+    """The `null_values` field: a JSON array of strings (the cells read as null)."""
+    try:
+        tokens = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        tokens = None
+    if (
+        not isinstance(tokens, list)
+        or len(tokens) > MAX_NULL_VALUES
+        or not all(isinstance(t, str) and len(t) <= MAX_NULL_VALUE for t in tokens)
+    ):
+        raise InvalidParameters(
+            ["body", "null_values"],
+            f"a JSON array of at most {MAX_NULL_VALUES} strings of at most {MAX_NULL_VALUE} "
+            'characters, such as ["", "NA", "-"]; [] for no null values',
+        )
+    return sorted(set(tokens))
+
+
+def _column_types(value: str) -> dict[str, str]:
+    """The `schema` field: a JSON object of column name to type."""
+    try:
+        schema = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        schema = None
+    if not isinstance(schema, dict) or not schema:
+        raise InvalidParameters(
+            ["body", "schema"],
+            'a JSON object of column name to type, such as {"age": "integer"}; the types: '
+            + ", ".join(COLUMN_TYPES),
+        )
+    for name, kind in schema.items():
+        if kind not in COLUMN_TYPES:
+            raise InvalidParameters(
+                ["body", "schema", name],
+                f"{kind!r} is not a type; one of {', '.join(COLUMN_TYPES)}",
+            )
+    return schema

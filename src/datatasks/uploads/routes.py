@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
@@ -49,7 +50,16 @@ from datatasks.uploads.receive import (
 )
 from datatasks.uploads.schemas import IngestParams, UploadAccepted
 from datatasks.uploads.service import StoredUpload
-from datatasks.uploads.sniff import EmptyContent, Ragged, UnsupportedContent, UploadFormat
+from datatasks.uploads.sniff import (
+    COLUMN_TYPES,
+    NULL_TOKENS,
+    SPACES,
+    EmptyContent,
+    Ragged,
+    Sniffed,
+    UnsupportedContent,
+    UploadFormat,
+)
 
 router = APIRouter(tags=["uploads"])
 log = structlog.stdlib.get_logger("datatasks.uploads")
@@ -77,9 +87,10 @@ _FORM_SCHEMA = {
                         "delimiter": {
                             "type": "string",
                             "minLength": 1,
-                            "maxLength": 1,
-                            "description": "CSV: the field separator (found from the file if "
-                            "absent, among , ; tab and |)",
+                            "maxLength": len(SPACES),
+                            "description": "CSV: the field separator, one character, or "
+                            f"`{SPACES}` for runs of spaces (found from the file if absent, "
+                            "among , ; tab | and runs of spaces)",
                         },
                         "quotechar": {
                             "type": "string",
@@ -114,6 +125,20 @@ _FORM_SCHEMA = {
                             "description": "CSV rows of another width than the header: "
                             "rejected; short ones padded with nulls; or also long ones cut",
                         },
+                        "null_values": {
+                            "type": "string",
+                            "description": "CSV: a JSON array of the cells read as null "
+                            f"(default {orjson.dumps(sorted(NULL_TOKENS)).decode()}; [] for "
+                            "none)",
+                        },
+                        "schema": {
+                            "type": "string",
+                            "description": "CSV: a JSON object of column name to type, one of "
+                            + ", ".join(COLUMN_TYPES)
+                            + '; for example {"age": "integer", "joined": "date"}. A value '
+                            "that does not fit is a rejected row; the other columns' types "
+                            "are inferred",
+                        },
                         "encoding": {
                             "type": "string",
                             "description": "the file's text encoding (utf-8, utf-16, latin-1, "
@@ -125,6 +150,25 @@ _FORM_SCHEMA = {
         },
     }
 }
+
+
+def _check_declared(
+    declared: dict[str, str], target: FileTarget, sniffed: Sniffed, options: dict[str, Any]
+) -> None:
+    """A declared schema names only columns the file has (422 naming the first that is not)."""
+    columns = target.columns(
+        options.get("delimiter", sniffed.delimiter or ","),
+        options.get("quotechar", sniffed.quotechar),
+        header=options.get("header", True),
+    )
+    if columns is None:
+        return  # no whole header in the head: the ingest job checks
+    for name in declared:
+        if name not in columns:
+            shown = ", ".join(map(repr, columns[:20])) + (", ..." if len(columns) > 20 else "")
+            raise InvalidParameters(
+                ["body", "schema", name], f"the file has no such column; its columns: {shown}"
+            )
 
 
 # Enough of the body's end to hold the closing boundary (boundaries are at most 70 bytes).
@@ -186,10 +230,13 @@ async def upload(
             except UnknownEncoding as exc:
                 raise InvalidParameters(["body", "encoding"], str(exc)) from exc
             if csv_options and sniffed.format is not UploadFormat.csv:
+                name = next(iter(csv_options))
                 raise InvalidParameters(
-                    ["body", next(iter(csv_options))],
+                    ["body", "schema" if name == "column_types" else name],
                     f"applies to CSV files; this one is {sniffed.format.value}",
                 )
+            if declared := csv_options.get("column_types"):
+                _check_declared(declared, target, sniffed, csv_options)
             record_type = form.value("record_type") or "upload"
             if len(record_type) > RECORD_TYPE_MAX or not _RECORD_TYPE.match(record_type):
                 raise InvalidParameters(["body", "record_type"], "1-64 of a-z, 0-9 and _")
@@ -224,8 +271,9 @@ async def upload(
         size=target.size,
         format=sniffed.format,
         delimiter=csv_options.get("delimiter", sniffed.delimiter),
+        quotechar=csv_options.get("quotechar", sniffed.quotechar),
         encoding=found.encoding,
-        **{k: v for k, v in csv_options.items() if k != "delimiter"},
+        **{k: v for k, v in csv_options.items() if k not in ("delimiter", "quotechar")},
         record_type=record_type,
         dataset_name=dataset_name,
     )

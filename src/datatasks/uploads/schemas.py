@@ -7,7 +7,7 @@ import uuid
 from pydantic import BaseModel, Field
 
 from datatasks.jobs.schemas import JobAccepted
-from datatasks.uploads.sniff import Ragged, UploadFormat
+from datatasks.uploads.sniff import ColumnType, Ragged, UploadFormat
 
 
 class UploadAccepted(JobAccepted):
@@ -33,5 +33,9 @@ class IngestParams(BaseModel):
     ragged: Ragged = Ragged.reject
     skip_rows: int = 0
     comment: str | None = None
+    # The cells read as null, when not the default ones (sniff.NULL_TOKENS).
+    null_values: list[str] | None = None
+    # The types the client declared (the form's `schema`), by column name.
+    column_types: dict[str, ColumnType] | None = None
     record_type: str
     dataset_name: str | None

@@ -10,8 +10,10 @@ import codecs
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Literal
 
 import orjson
 
@@ -19,11 +21,18 @@ BOM = b"\xef\xbb\xbf"
 EXPECTED = (
     "expected CSV with a header row, a JSON array of objects, or NDJSON (one object per line)"
 )
+# The delimiter of a file whose columns are separated by runs of spaces (aligned columns).
+SPACES = "spaces"
 # Candidate CSV delimiters, in order of preference when several fit equally well.
-DELIMITERS = (",", ";", "\t", "|")
+DELIMITERS = (",", ";", "\t", "|", SPACES)
+# The share of sampled rows that must have the header's width for runs of spaces to be taken
+# as the delimiter: spaces also separate the words of text.
+SPACES_CONSISTENCY = 0.9
 # How many CSV records of the head are enough to judge a delimiter by.
 SAMPLE_RECORDS = 50
+
 _JSON_WHITESPACE = " \t\r\n"
+_TRAILING_SPACES = re.compile(r" +(?=\r?\n|$)")
 CR_ONLY = "CR-only line endings, which are not supported; use LF or CRLF"
 
 
@@ -33,6 +42,15 @@ class UploadFormat(StrEnum):
     csv = "csv"
     json = "json"
     ndjson = "ndjson"
+
+
+# The cells read as null unless the upload names its own (`null_values`).
+NULL_TOKENS = frozenset({"", "NA", "N/A", "null", "NULL", "NaN"})
+# The types a client may declare for a CSV column (see uploads/types.py).
+ColumnType = Literal[
+    "integer", "float", "boolean", "date", "datetime", "naive_datetime", "string"
+]  # fmt: skip
+COLUMN_TYPES: tuple[str, ...] = ColumnType.__args__  # type: ignore[attr-defined]
 
 
 class Ragged(StrEnum):
@@ -56,6 +74,16 @@ class Sniffed:
     # False: the first row is data, and the columns are column_1..n.
     header: bool = True
     ragged: Ragged = Ragged.reject
+    nulls: frozenset[str] = NULL_TOKENS
+    # The types the client declared, by column name.
+    declared: tuple[tuple[str, ColumnType], ...] = ()
+
+
+def reader_options(delimiter: str) -> dict[str, Any]:
+    """The csv module's options for `delimiter` (one character, or SPACES)."""
+    if delimiter == SPACES:
+        return {"delimiter": " ", "skipinitialspace": True}
+    return {"delimiter": delimiter}
 
 
 class EmptyContent(Exception):
@@ -105,7 +133,8 @@ def sniff(head: bytes, *, complete: bool) -> Sniffed:
         raise UnsupportedContent("invalid JSON (and not one JSON object per line)")
     if complete and _is_json(text):
         raise UnsupportedContent("a JSON value that is not an array of objects")
-    return Sniffed(UploadFormat.csv, _sniff_delimiter(text, complete))
+    delimiter = _sniff_delimiter(text, complete)
+    return Sniffed(UploadFormat.csv, delimiter, _sniff_quotechar(text, delimiter, complete))
 
 
 def _starts_like_json(text: str) -> bool:
@@ -123,7 +152,7 @@ def _cr_only(text: str) -> bool:
         return False
     for delimiter in DELIMITERS:
         try:
-            for _ in csv.reader([body], delimiter=delimiter, strict=True):
+            for _ in csv.reader([body], strict=True, **reader_options(delimiter)):
                 pass
         except csv.Error as exc:
             if str(exc).startswith("new-line character seen in unquoted field"):
@@ -193,8 +222,9 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
     """The delimiter giving the most records with the header's column count (> 1).
 
     A perfectly consistent candidate wins; ties go to the earlier one in DELIMITERS. A few bad
-    rows do not stop a file from being CSV (the ingest job rejects them one by one). With a
-    single column, a delimiter found in none of the sampled rows, so that none is split.
+    rows do not stop a file from being CSV (the ingest job rejects them one by one), but runs
+    of spaces must look like aligned columns (see _aligned). With a single column, a delimiter
+    found in none of the sampled rows, so that none is split.
     """
     text = _whole_lines(text, complete)
     best: str | None = None
@@ -205,6 +235,8 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
             continue
         width = len(rows[0])
         score = sum(1 for row in rows if len(row) == width)
+        if delimiter == SPACES and not _aligned(text, width, score, len(rows)):
+            continue
         if score > best_score:
             best, best_score = delimiter, score
     if best is not None:
@@ -212,11 +244,30 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
     # No candidate splits the header: a single-column CSV, whose values may hold any of them.
     if _sample_rows(text, ",", complete) is None:
         raise UnsupportedContent("text that is not valid CSV")
-    for delimiter in DELIMITERS:
+    for delimiter in DELIMITERS[:-1]:
         rows = _sample_rows(text, delimiter, complete)
         if rows is not None and all(len(row) == 1 for row in rows):
             return delimiter
     return ","
+
+
+def _sniff_quotechar(text: str, delimiter: str, complete: bool) -> str:
+    """`'` when every cell of the header is in single quotes and no double quote is anywhere
+    in the sample (`'OBS' 'GPA'`, as some statistics packages write); `"` otherwise."""
+    rows = _sample_rows(_whole_lines(text, complete), delimiter, complete)
+    if not rows or '"' in text:
+        return '"'
+    header = rows[0]
+    if all(len(cell) >= 2 and cell[0] == cell[-1] == "'" not in cell[1:-1] for cell in header):
+        return "'"
+    return '"'
+
+
+def _aligned(text: str, width: int, fitting: int, rows: int) -> bool:
+    """Whether rows split by runs of spaces look like columns rather than words of text: nearly
+    all of one width, and three columns or more, or runs of two spaces or more (a header
+    `full name` over `Alice Smith` is one column of names)."""
+    return fitting >= SPACES_CONSISTENCY * rows and (width >= 3 or "  " in text)
 
 
 def _table_delimiter(text: str, complete: bool) -> str | None:
@@ -251,7 +302,9 @@ def _sample_rows(text: str, delimiter: str, complete: bool) -> list[list[str]] |
     """The first non-blank records of `text` read with `delimiter`, or None if unreadable."""
     # Not strict, like the parser: a stray quote is a bad row for the ingest job to reject, not a
     # reason to refuse the whole file.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    if delimiter == SPACES:
+        text = _TRAILING_SPACES.sub("", text)
+    reader = csv.reader(io.StringIO(text, newline=""), **reader_options(delimiter))
     rows: list[list[str]] = []
     try:
         for row in reader:
@@ -265,3 +318,39 @@ def _sample_rows(text: str, delimiter: str, complete: bool) -> list[list[str]] |
         # The last record may be a quoted multi-line field cut by the head's end.
         rows.pop()
     return rows or None
+
+
+def header_columns(
+    head: bytes, delimiter: str, quotechar: str, *, header: bool, complete: bool
+) -> list[str] | None:
+    """The column names a CSV's head gives (its first non-blank record), as the ingest job
+    makes them (see unique_names), or None if the head holds no whole record."""
+    text = _whole_lines(codecs.getincrementaldecoder("utf-8")("replace").decode(head), complete)
+    if delimiter == SPACES:
+        text = _TRAILING_SPACES.sub("", text)
+    reader = csv.reader(
+        io.StringIO(text.removeprefix("\ufeff"), newline=""),
+        quotechar=quotechar,
+        **reader_options(delimiter),
+    )
+    try:
+        first = next((row for row in reader if row), None)
+    except csv.Error:
+        return None
+    if first is None:
+        return None
+    return unique_names(first) if header else [f"column_{n}" for n in range(1, len(first) + 1)]
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made non-empty (`column_<n>`) and unique (`name_2`, `name_3`...)."""
+    used: set[str] = set()
+    unique: list[str] = []
+    for n, name in enumerate(names, start=1):
+        base = name if name.strip() else f"column_{n}"
+        candidate, suffix = base, 2
+        while candidate in used:
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        used.add(candidate)
+        unique.append(candidate)
+    return unique

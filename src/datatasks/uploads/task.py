@@ -29,9 +29,9 @@ from datatasks.uploads.encoding import ToUtf8
 from datatasks.uploads.locations import original_key, rejects_key, rejects_path
 from datatasks.uploads.parser import InvalidContent, RecordParser, Rejected, TooManyColumns
 from datatasks.uploads.parsing import Output
-from datatasks.uploads.preamble import LineBlanker
+from datatasks.uploads.preamble import LineBlanker, TrailingSpaces
 from datatasks.uploads.schemas import IngestParams
-from datatasks.uploads.sniff import Sniffed
+from datatasks.uploads.sniff import NULL_TOKENS, SPACES, Sniffed
 
 log = structlog.stdlib.get_logger("datatasks.uploads")
 
@@ -62,7 +62,13 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         rejects = _Rejects()
         parser = RecordParser(
             Sniffed(
-                params.format, params.delimiter, params.quotechar, params.header, params.ragged
+                params.format,
+                params.delimiter,
+                params.quotechar,
+                params.header,
+                params.ragged,
+                NULL_TOKENS if params.null_values is None else frozenset(params.null_values),
+                tuple((params.column_types or {}).items()),
             ),
             max_record_bytes=ctx.settings.ingest_max_record_bytes,
             max_columns=ctx.settings.ingest_max_columns,
@@ -87,10 +93,18 @@ async def run_ingest(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
             ):
                 text = ToUtf8(params.encoding)
                 lines = LineBlanker(params.skip_rows, params.comment)
-                async for chunk in ctx.storage.read(original_key(params.upload_id)):
+                spaces = TrailingSpaces() if params.delimiter == SPACES else None
+
+                def convert(chunk: bytes) -> bytes:
                     data = lines.convert(text.convert(chunk))
-                    await load(partial(parser.feed, data), len(chunk), out)
-                if rest := lines.convert(text.finish()) + lines.finish():
+                    return spaces.convert(data) if spaces else data
+
+                async for chunk in ctx.storage.read(original_key(params.upload_id)):
+                    await load(partial(parser.feed, convert(chunk)), len(chunk), out)
+                rest = lines.convert(text.finish()) + lines.finish()
+                if spaces:
+                    rest = spaces.convert(rest) + spaces.finish()
+                if rest:
                     await load(partial(parser.feed, rest), 0, out)
                 await load(parser.finish, 0, out)
                 await loader.flush()
