@@ -94,8 +94,7 @@ async def test_an_upload_keeps_its_types_and_order_in_every_export(
     ]
 
     async def body(fmt: str) -> bytes:
-        status = await export(client, wait_job, format=fmt, dataset_id=dataset_id)
-        return (await fetch(client, status["result"]["download_url"])).content
+        return await exported(client, wait_job, dataset_id, fmt)
 
     table = pq.read_table(io.BytesIO(await body("parquet")))
     assert [str(t) for t in table.schema.types] == [
@@ -117,6 +116,14 @@ async def test_an_upload_keeps_its_types_and_order_in_every_export(
 
     csv_text = (await body("csv")).decode()
     assert csv_text.splitlines()[3] == "c,,3,,,,009,text"
+
+
+async def exported(
+    client: httpx.AsyncClient, wait_job: WaitJob, dataset_id: str, fmt: str
+) -> bytes:
+    """The dataset exported in `fmt`, downloaded."""
+    status = await export(client, wait_job, format=fmt, dataset_id=dataset_id)
+    return (await fetch(client, status["result"]["download_url"])).content
 
 
 async def dataset_schema(sessionmaker: SessionMaker, dataset_id: str) -> Any:
@@ -183,8 +190,7 @@ async def test_a_json_upload_keeps_its_key_order_and_value_types(
     ]
 
     async def body(fmt: str) -> bytes:
-        status = await export(client, wait_job, format=fmt, dataset_id=dataset_id)
-        return (await fetch(client, status["result"]["download_url"])).content
+        return await exported(client, wait_job, dataset_id, fmt)
 
     rows = [json.loads(line) for line in (await body("ndjson")).splitlines()]
     assert [list(row) for row in rows] == [["zeta", "alpha", "ok", "score", "none", "extra"]] * 2
