@@ -83,7 +83,7 @@ async def test_values_that_would_fail_in_the_worker_are_refused_up_front(
     body = problem(
         await client.post("/generate", json={**VALID, "count": 2, "fields": [overflow]}), 422
     )
-    assert body["errors"][0]["field"] == "body.fields"
+    assert body["errors"][0]["field"] == "body.fields.0.sequence.step"
     assert "64-bit" in body["errors"][0]["msg"]
 
     late = {"name": "t", "type": "datetime", "start": "9999-12-31T23:00:00-05:00"}

@@ -19,17 +19,24 @@ from datatasks.generation.fields import (
     parse_field,
 )
 
-ALL_TYPES = [
+# The core types, which the catalogue lists first; standalone.py's follow (tested there).
+CORE_TYPES = [
     "uuid", "integer", "float", "boolean", "enum", "sequence", "constant", "string",
-    "first_name", "last_name", "full_name", "email", "phone", "company", "street_address",
-    "city", "country", "postcode", "date", "datetime", "ip_address", "url", "sentence",
-    "paragraph",
+    "first_name", "last_name", "full_name", "gender", "username", "email", "phone", "company",
+    "company_domain", "work_email", "street_address", "city", "region", "postcode", "country",
+    "country_code", "latitude", "longitude", "timezone", "date", "datetime", "ip_address", "url",
+    "sentence", "paragraph", "template", "reference", "object", "array",
 ]  # fmt: skip
+ALL_TYPES = [m.model_fields["type"].annotation.__args__[0] for m in FIELD_MODELS]  # type: ignore[union-attr]
 
 # The only options without defaults.
 REQUIRED_OPTIONS: dict[str, dict[str, Any]] = {
     "enum": {"values": ["a", "b"]},
     "constant": {"value": "x"},
+    "template": {"template": "{a}"},
+    "reference": {"dataset_id": "00000000-0000-0000-0000-000000000001", "field": "id"},
+    "object": {"fields": [{"name": "a", "type": "integer"}]},
+    "array": {"of": {"name": "a", "type": "integer"}},
 }
 
 
@@ -156,7 +163,9 @@ def test_unknown_type_error_names_the_discriminator() -> None:
 def test_catalogue_lists_every_type_in_order() -> None:
     entries = catalogue()
     assert [e["type"] for e in entries] == ALL_TYPES
-    assert len(FIELD_MODELS) == len(ALL_TYPES)
+    assert ALL_TYPES[: len(CORE_TYPES)] == CORE_TYPES
+    assert len(ALL_TYPES) >= 60
+    assert len(set(ALL_TYPES)) == len(ALL_TYPES)
     for entry in entries:
         assert set(entry) == {"type", "description", "options"}
         assert entry["description"]
@@ -171,13 +180,27 @@ def test_catalogue_lists_every_type_in_order() -> None:
             "description": "Share of nulls.",
         }
         for option in entry["options"].values():
-            assert "type" in option or "enum" in option
+            assert {"type", "enum", "anyOf", "oneOf"} & option.keys()
             assert "title" not in option
 
 
 def test_catalogue_option_details() -> None:
     options = {e["type"]: e["options"] for e in catalogue()}
-    assert options["uuid"].keys() == {"null_rate"}
+    assert options["uuid"].keys() == {"null_rate", "unique"}
+    distributions = options["integer"]["distribution"]["anyOf"][0]["oneOf"]
+    assert [d["properties"]["type"]["const"] for d in distributions] == [
+        "uniform",
+        "normal",
+        "lognormal",
+        "exponential",
+        "poisson",
+        "zipf",
+    ]
+    assert options["object"]["fields"]["items"] == {
+        "type": "object",
+        "description": "a field definition",
+    }
+    assert options["first_name"]["locale"]["enum"][0] == "en-US"
     assert options["integer"]["max"]["default"] == 1_000_000
     assert options["integer"]["min"]["minimum"] == -(2**63)
     assert options["float"]["decimals"] == {

@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
@@ -165,7 +165,87 @@ async def test_field_types_lists_the_catalogue(client: httpx.AsyncClient) -> Non
     ):
         assert name in types
         assert "null_rate" in types[name]["options"]
-    assert {"min", "max"} <= set(types["integer"]["options"])
+    assert {"min", "max", "distribution", "unique"} <= set(types["integer"]["options"])
+    assert len(types) >= 60
+    # Every type shows a value the generator made for it.
+    assert all("example" in t for t in types.values())
+    assert types["gender"]["example"] in ("female", "male")
+    assert types["work_email"]["example"].endswith(".example")
+    assert types["template"]["example"].endswith("@acme.test")
+    assert isinstance(types["object"]["example"], dict)
+    assert isinstance(types["array"]["example"], list)
+
+
+async def test_a_reference_must_name_a_complete_dataset_with_the_field(
+    client: httpx.AsyncClient, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    def with_reference(dataset_id: str, field: str = "id") -> dict[str, Any]:
+        reference = {"name": "user_id", "type": "reference", "dataset_id": dataset_id}
+        return body(fields=[{**reference, "field": field}])
+
+    missing = await client.post("/generate", json=with_reference(str(uuid.uuid4())))
+    problem = assert_problem(missing, 422)
+    assert problem["errors"][0]["loc"] == ["body", "fields", 0, "reference", "dataset_id"]
+
+    # A dataset whose job is still pending cannot be drawn from yet.
+    accepted = (await client.post("/generate", json=body(dataset_name="users"))).json()
+    async with sessionmaker() as session:
+        job = await session.get(Job, uuid.UUID(accepted["job_id"]))
+        assert job is not None
+    from datatasks.models import Dataset
+
+    async with sessionmaker() as session:
+        dataset = Dataset(
+            job_id=job.id, record_type="user", source="generated", schema=body()["fields"]
+        )
+        session.add(dataset)
+        await session.commit()
+        dataset_id = str(dataset.id)
+    pending = assert_problem(await client.post("/generate", json=with_reference(dataset_id)), 422)
+    assert "not complete" in pending["errors"][0]["msg"]
+
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Job).where(Job.id == job.id).values(status=JobStatus.completed)
+        )
+        await session.commit()
+    no_field = assert_problem(
+        await client.post("/generate", json=with_reference(dataset_id, "user_id")), 422
+    )
+    assert no_field["errors"][0]["loc"][-1] == "field"
+    assert "id, email, age" in no_field["errors"][0]["msg"]
+    ok = await client.post("/generate", json=with_reference(dataset_id))
+    assert ok.status_code == 202, ok.text
+
+    # A worker holds a referenced field's values in memory: the dataset's size is bounded.
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Dataset).where(Dataset.id == dataset.id).values(row_count=2_000_001)
+        )
+        await session.commit()
+    too_big = assert_problem(await client.post("/generate", json=with_reference(dataset_id)), 422)
+    assert "at most 2000000" in too_big["errors"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"locale": "xx-YY"}, ["body", "locale"]),
+        (
+            {"fields": [{"name": "a", "type": "integer", "distribution": {"type": "normal"}}]},
+            ["body", "fields", 0, "integer", "distribution", "normal", "mean"],
+        ),
+        (
+            {"fields": [{"name": "a", "type": "integer", "max": 5, "unique": True}]},
+            ["body", "fields", 0, "integer", "max"],
+        ),
+    ],
+)
+async def test_bad_generation_options_are_422_at_their_location(
+    client: httpx.AsyncClient, change: dict[str, Any], loc: list[Any]
+) -> None:
+    problem = assert_problem(await client.post("/generate", json=body(**change)), 422)
+    assert problem["errors"][0]["loc"] == loc
 
 
 async def test_without_redis_jobs_are_accepted_and_dispatched_once_it_is_back(

@@ -59,3 +59,37 @@ async def test_a_schema_whose_records_are_too_large_is_422(client: httpx.AsyncCl
     )
     assert response.status_code == 422
     assert str(MAX_RECORD_BYTES) in response.json()["detail"]
+
+
+def test_the_estimate_bounds_every_type_of_the_catalogue_in_every_locale() -> None:
+    from datatasks.generation.examples import _OPTIONS, _REFERENCED, _SIBLINGS
+    from datatasks.generation.fields import FIELD_MODELS, ReferenceField
+    from datatasks.generation.generator import Source
+    from datatasks.generation.locales import _SOURCES
+
+    for model in FIELD_MODELS:
+        type_name = model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+        raw = {"name": "value", "type": type_name, **_OPTIONS.get(type_name, {})}
+        specs = [*(parse_field(s) for s in _SIBLINGS.get(type_name, [])), parse_field(raw)]
+        # ... and what a template's filters make of it (transliteration can lengthen text).
+        template = "{value|upper|ascii} {value|slug} {value|title}"
+        specs.append(parse_field({"name": "t", "type": "template", "template": template}))
+        sources = {}
+        if isinstance(specs[-2], ReferenceField):
+            sources["value"] = Source.of(specs[-2], _REFERENCED)
+        for locale in _SOURCES:
+            rows = generate_json_rows(specs, 3, 0, BLOCK_SIZE, locale=locale, sources=sources)
+            longest = max(len(r.encode()) for r in rows)
+            assert longest <= record_bytes(specs, locale), (type_name, locale)
+
+
+def test_the_estimate_bounds_transliterated_text_that_grows() -> None:
+    # One code point can become dozens of letters (U+FDFD, emoji with long names).
+    raw = [
+        {"name": "s", "type": "string", "alphabet": "\ufdfd\U0001faf0", "max_length": 100},
+        {"name": "e", "type": "emoji"},
+        {"name": "t", "type": "template", "template": "{s|ascii}{e|slug}"},
+    ]
+    specs = [parse_field(f) for f in raw]
+    rows = generate_json_rows(specs, 3, 0, 2 * BLOCK_SIZE)
+    assert max(len(r.encode()) for r in rows) <= record_bytes(specs)

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 
 from datatasks.core.config import Settings
@@ -189,3 +190,85 @@ async def test_bad_parameters_fail_at_once_without_retries(
     assert job["attempts"] == 1
     assert job["error"]["final"] is True
     assert "unusable job parameters" in job["error"]["message"]
+
+
+USERS: list[dict[str, Any]] = [
+    {"name": "id", "type": "uuid", "unique": True},
+    {"name": "first_name", "type": "first_name"},
+    {"name": "last_name", "type": "last_name"},
+    {"name": "email", "type": "email", "unique": True},
+    {"name": "city", "type": "city"},
+    {"name": "signed_up", "type": "datetime"},
+]
+
+
+def orders(users_id: str) -> list[dict[str, Any]]:
+    return [
+        {"name": "id", "type": "sequence", "unique": True},
+        {"name": "user_id", "type": "reference", "dataset_id": users_id, "field": "id"},
+        {"name": "vip_id", "type": "reference", "dataset_id": users_id, "field": "id",
+         "distribution": "zipf"},
+        {"name": "amount", "type": "float", "min": 0, "max": 1000,
+         "distribution": {"type": "normal", "mean": 80, "stddev": 20}},
+        {"name": "ref", "type": "template", "template": "ORD-{id}-{user_id|upper}"},
+        {"name": "placed", "type": "datetime"},
+        {"name": "shipped", "type": "datetime", "after": "placed", "max_gap_days": 5},
+    ]  # fmt: skip
+
+
+async def test_orders_reference_real_users_the_same_way_whatever_the_chunking(
+    settings: Settings,
+    client: httpx.AsyncClient,
+    run_worker: WorkerRunner,
+    wait_job: WaitJob,
+    pool: asyncpg.Pool,
+) -> None:
+    run_worker.start()
+    users_body = {"record_type": "user", "count": 3_000, "seed": 1, "locale": "de", "fields": USERS}
+    accepted = (await client.post("/generate", json=users_body)).json()
+    users_id = (await wait_job(accepted["job_id"]))["result"]["dataset_id"]
+    users = [orjson.loads(r) for r in await records_of(pool, users_id)]
+    assert len({u["id"] for u in users}) == len({u["email"] for u in users}) == 3_000
+    assert all(u["email"].isascii() for u in users)
+    await run_worker.stop()
+
+    datasets = []
+    for chunk in (1_000, 4_000):
+        worker = run_worker.start(
+            settings=settings.model_copy(update={"generate_chunk_size": chunk})
+        )
+        body = {"record_type": "order", "count": 5_000, "seed": 2, "fields": orders(users_id)}
+        accepted = (await client.post("/generate", json=body)).json()
+        datasets.append((await wait_job(accepted["job_id"]))["result"]["dataset_id"])
+        assert await worker.stop() == 0
+    first, second = [await records_of(pool, d) for d in datasets]
+    assert first == second
+    rows = [orjson.loads(r) for r in first]
+    user_ids = {u["id"] for u in users}
+    assert {r["user_id"] for r in rows} <= user_ids
+    assert {r["vip_id"] for r in rows} <= user_ids
+    assert [r["id"] for r in rows] == list(range(1, 5_001))
+    assert all(r["ref"] == f"ORD-{r['id']}-{r['user_id'].upper()}" for r in rows)
+    assert all(r["shipped"] >= r["placed"] for r in rows)
+
+
+async def test_a_reference_to_a_dataset_erased_since_the_request_fails_the_job(
+    client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob, pool: asyncpg.Pool
+) -> None:
+    run_worker.start()
+    users_body = {"record_type": "user", "count": 10, "seed": 1, "fields": USERS}
+    accepted = (await client.post("/generate", json=users_body)).json()
+    users_id = (await wait_job(accepted["job_id"]))["result"]["dataset_id"]
+    body = {"record_type": "order", "count": 10, "seed": 2, "fields": orders(users_id)}
+    await run_worker.stop()
+    accepted = (await client.post("/generate", json=body)).json()
+    await pool.execute("DELETE FROM records WHERE dataset_id = $1", uuid.UUID(users_id))
+    run_worker.start()
+    job = await wait_job(accepted["job_id"], statuses=("failed",))
+    assert job["attempts"] == 1
+    assert "has no records with a value for 'id'" in job["error"]["message"]
+    rows = await pool.fetchval(
+        "SELECT count(*) FROM records r JOIN datasets d ON d.id = r.dataset_id WHERE d.job_id = $1",
+        uuid.UUID(accepted["job_id"]),
+    )
+    assert rows == 0

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from datatasks.core.storable import StorableRequest
-from datatasks.generation.fields import as_utc
+from datatasks.generation.base import as_utc
 from datatasks.models.dataset import RecordType
 
 

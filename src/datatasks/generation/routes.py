@@ -13,12 +13,14 @@ from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
 from datatasks.deps import BacklogDep, SettingsDep, WriterDep
-from datatasks.generation.fields import catalogue
+from datatasks.generation.examples import examples
+from datatasks.generation.fields import ReferenceField, catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
+from datatasks.generation.sizing import REFERENCE_MAX_VALUES
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted
-from datatasks.jobs.writer import NewJob
-from datatasks.models import JobType
+from datatasks.jobs.writer import JobWriter, NewJob
+from datatasks.models import JobStatus, JobType
 
 router = APIRouter(prefix="/generate", tags=["generation"])
 
@@ -45,6 +47,7 @@ async def generate(
             f"at most {settings.generate_max_count} records per job (GENERATE_MAX_COUNT)",
             kind="less_than_equal",
         )
+    await _check_references(body, writer)
     payload = body.model_dump(mode="json")
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
@@ -62,9 +65,42 @@ async def generate(
     return accepted(response, job.job_id, job.status)
 
 
+async def _check_references(body: GenerateRequest, writer: JobWriter) -> None:
+    """Each reference must name a completed dataset that has the field (a 422 otherwise)."""
+    for index, spec in enumerate(body.fields):
+        if not isinstance(spec, ReferenceField):
+            continue
+        where: list[str | int] = ["body", "fields", index, "reference"]
+        found = await writer.dataset_fields(spec.dataset_id)
+        if found is None:
+            raise InvalidParameters([*where, "dataset_id"], "no dataset with this id")
+        status, names = found.status, found.names
+        if status not in (None, JobStatus.completed):
+            raise InvalidParameters(
+                [*where, "dataset_id"],
+                f"the dataset is not complete (its job is {status}); wait for it to finish",
+            )
+        if found.rows > REFERENCE_MAX_VALUES:
+            raise InvalidParameters(
+                [*where, "dataset_id"],
+                f"the dataset has {found.rows} records; references draw from at most"
+                f" {REFERENCE_MAX_VALUES}",
+            )
+        if spec.field not in names:
+            raise InvalidParameters(
+                [*where, "field"],
+                f"the dataset's records have no field {spec.field!r}"
+                + (f"; they have {', '.join(names[:20])}" if names else ""),
+            )
+
+
 @router.get("/types", response_model=list[FieldTypeInfo], summary="The field types and options")
 async def field_types() -> list[FieldTypeInfo]:
     return _FIELD_TYPES
 
 
-_FIELD_TYPES = [FieldTypeInfo.model_validate(entry) for entry in catalogue()]
+_EXAMPLES = examples()
+_FIELD_TYPES = [
+    FieldTypeInfo.model_validate({**entry, "example": _EXAMPLES[entry["type"]]})
+    for entry in catalogue()
+]

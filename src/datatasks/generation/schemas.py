@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StrictInt,
+    ValidationError,
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from datatasks.core.storable import StorableRequest
-from datatasks.generation.fields import INT64_MAX, INT64_MIN, FieldSpec, SequenceField
+from datatasks.generation.base import INT64_MAX, INT64_MIN
+from datatasks.generation.fields import (
+    ArrayField,
+    DateField,
+    DatetimeField,
+    FieldSpec,
+    IntegerField,
+    ObjectField,
+    ReferenceField,
+    SequenceField,
+    StringField,
+    TemplateField,
+    _Described,
+)
+from datatasks.generation.generator import DependencyCycle, dependencies, evaluation_order
+from datatasks.generation.locales import DEFAULT_LOCALE, Locale
 from datatasks.generation.sizing import MAX_RECORD_BYTES, record_bytes
 from datatasks.models.dataset import RecordType
 
@@ -57,36 +75,134 @@ class GenerateRequest(StorableRequest):
         default=None, ge=0, le=MAX_SEED, description="same seed, same records; random if absent"
     )
     dataset_name: str | None = Field(default=None, min_length=1, max_length=255)
+    locale: Locale = Field(
+        default=DEFAULT_LOCALE, description="language and country of names, addresses, phones"
+    )
     fields: list[FieldSpec] = Field(min_length=1, max_length=200)
 
     @field_validator("fields")
     @classmethod
     def _check_fields(cls, fields: list[FieldSpec], info: ValidationInfo) -> list[FieldSpec]:
-        seen: dict[str, int] = {}
-        for index, spec in enumerate(fields):
-            if spec.name in seen:
-                raise ValueError(
-                    f"fields {seen[spec.name]} and {index} are both named {spec.name!r}"
-                )
-            seen[spec.name] = index
-        size = record_bytes(fields)
+        count = info.data.get("count")  # absent when count itself was invalid
+        _check_level(fields, [(i, spec.type) for i, spec in enumerate(fields)], count, count)
+        if (values := values_per_record(fields)) > MAX_VALUES_PER_RECORD:
+            raise ValueError(
+                f"a record of these fields can hold {values} values (array items count once"
+                f" each); the limit is {MAX_VALUES_PER_RECORD} (fewer or shorter arrays)"
+            )
+        size = record_bytes(fields, info.data.get("locale", DEFAULT_LOCALE))
         if size > MAX_RECORD_BYTES:
             raise ValueError(
                 f"a record of these fields can take {size} bytes; the limit is {MAX_RECORD_BYTES}"
                 " (fewer or shorter fields)"
             )
-        count = info.data.get("count")  # absent when count itself was invalid
-        for index, spec in enumerate(fields):
-            # A sequence's last value must fit a 64-bit integer (the generator's and most JSON
-            # parsers' limit): a job bound to fail is refused now rather than retried later.
-            if isinstance(spec, SequenceField) and count is not None:
-                last = spec.start + spec.step * (count - 1)
-                if not INT64_MIN <= last <= INT64_MAX:
-                    raise ValueError(
-                        f"field {index} ({spec.name!r}): its last value, start + step * "
-                        f"(count - 1) = {last}, is outside the 64-bit integer range"
-                    )
         return fields
+
+
+Loc = tuple[str | int, ...]
+
+
+def _refuse(loc: Loc, message: str, value: Any) -> NoReturn:
+    """A 422 at loc (below body.fields), as pydantic reports an option's own error."""
+    error = PydanticCustomError("value_error", "{reason}", {"reason": message})
+    detail = InitErrorDetails(type=error, loc=loc, input=value)
+    raise ValidationError.from_exception_data("GenerateRequest", [detail])
+
+
+def unique_space(spec: FieldSpec) -> tuple[str, int] | None:
+    """The option that bounds a unique field and how many distinct values it allows (None:
+    not unique, or unbounded)."""
+    if isinstance(spec, IntegerField) and spec.unique:
+        return "max", spec.max - spec.min + 1
+    if isinstance(spec, StringField) and spec.unique:
+        return "max_length", int(len(spec.alphabet) ** spec.max_length)
+    return None
+
+
+# Values (array items included) one record may hold: each costs a Python object while a
+# block is made, many times its JSON bytes.
+MAX_VALUES_PER_RECORD = 2_000
+
+
+def values_per_record(fields: list[FieldSpec]) -> int:
+    total = 0
+    for spec in fields:
+        if isinstance(spec, ObjectField):
+            total += 1 + values_per_record(spec.fields)
+        elif isinstance(spec, ArrayField):
+            total += 1 + spec.max_items * values_per_record([spec.of])
+        else:
+            total += 1
+    return total
+
+
+def _check_level(
+    fields: list[FieldSpec], locs: list[Loc], count: int | None, slots: int | None
+) -> None:
+    """The checks that need more than one field: names, what derived fields read, the locale
+    of each entity, uniqueness against count (None inside nested values, which repeat per
+    record). slots: how many values each field here takes over the dataset (a sequence's
+    index runs over them: count, times the max_items of each enclosing array)."""
+    nested = count is None
+    locales: dict[tuple[str, str | None], str] = {}
+    by_name: dict[str, int] = {}
+    for index, (spec, at) in enumerate(zip(fields, locs, strict=True)):
+        if spec.name in by_name:
+            message = f"fields {by_name[spec.name]} and {index} are both named {spec.name!r}"
+            _refuse((*at, "name"), message, spec.name)
+        by_name[spec.name] = index
+    for spec, at in zip(fields, locs, strict=True):
+        if nested and isinstance(spec, ReferenceField):
+            _refuse(at, "a reference cannot be nested; put it at the top level", spec.field)
+        if nested and getattr(spec, "unique", False):
+            _refuse((*at, "unique"), "a nested field cannot be unique", True)
+        if isinstance(spec, _Described) and spec.locale is not None:
+            entity = (spec.group, spec.entity)
+            if locales.setdefault(entity, spec.locale) != spec.locale:
+                message = (
+                    f"the {spec.group} {spec.entity or '(default)'} is already in locale"
+                    f" {locales[entity]!r}: fields of one entity share a locale"
+                )
+                _refuse((*at, "locale"), message, spec.locale)
+        option = "template" if isinstance(spec, TemplateField) else "after"
+        for name in dependencies(spec):
+            if name not in by_name:
+                _refuse((*at, option), f"reads {name!r}, which is not a field here", name)
+            base = fields[by_name[name]]
+            if option == "after" and not isinstance(base, DateField | DatetimeField):
+                message = f"comes after {name!r}, which is a {base.type}, not a date or datetime"
+                _refuse((*at, option), message, name)
+        if count is not None and (bound := unique_space(spec)) is not None and bound[1] < count:
+            message = (
+                f"unique values for {count} records need a wider range: this one holds"
+                f" only {bound[1]} distinct values"
+            )
+            _refuse((*at, bound[0]), message, getattr(spec, bound[0]))
+        # A sequence's last value must fit a 64-bit integer (the generator's and most JSON
+        # parsers' limit): a job bound to fail is refused now rather than retried later.
+        if isinstance(spec, SequenceField) and slots is not None:
+            last = spec.start + spec.step * (slots - 1)
+            if not INT64_MIN <= last <= INT64_MAX:
+                message = (
+                    f"the last value, start + step * ({slots} - 1) = {last}, is outside the"
+                    " 64-bit integer range"
+                    + ("" if slots == count else " (inside an array, every item slot counts)")
+                )
+                _refuse((*at, "step"), message, spec.step)
+        if isinstance(spec, ObjectField):
+            inner = [(*at, "fields", i, f.type) for i, f in enumerate(spec.fields)]
+            _check_level(spec.fields, inner, None, slots)
+        elif isinstance(spec, ArrayField):
+            if dependencies(spec.of):
+                _refuse((*at, "of"), "array items cannot read other fields", spec.of.name)
+            items = None if slots is None else slots * spec.max_items
+            _check_level([spec.of], [(*at, "of", spec.of.type)], None, items)
+    try:
+        evaluation_order(fields)
+    except DependencyCycle as cycle:
+        first = fields[by_name[cycle.names[0]]]
+        option = "template" if isinstance(first, TemplateField) else "after"
+        _refuse((*locs[by_name[first.name]], option), str(cycle), first.name)
 
 
 class GenerateParams(GenerateRequest):
@@ -99,3 +215,4 @@ class FieldTypeInfo(BaseModel):
     type: str
     description: str
     options: dict[str, dict[str, Any]]
+    example: JsonValue = Field(description="a value of this type, made by the generator")

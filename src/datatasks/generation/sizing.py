@@ -3,14 +3,18 @@ has: it bounds the request (MAX_RECORD_BYTES) and sizes the worker's chunks."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 import orjson
+from anyascii import anyascii
 
 from datatasks.generation import fields as kinds
-from datatasks.generation import words
+from datatasks.generation import locales, words
+from datatasks.generation.base import Drawn
 from datatasks.generation.fields import FieldSpec
+from datatasks.generation.locales import DEFAULT_LOCALE
 
 # The generator's shape, here rather than in generator.py so that validating a request needs
 # no numpy: records come in blocks of BLOCK_SIZE (a chunk is whole blocks), and a paragraph's
@@ -28,38 +32,122 @@ def _longest(*tables: Iterable[str]) -> int:
 
 _INT = 20  # -9223372036854775808
 _WORD = _longest(words.WORDS)
+_EMAIL_DOMAIN = _longest(words.EMAIL_DOMAINS)
+# A referenced value's JSON may take at most this much (the worker checks what it loads), and
+# a reference draws from at most this many records (a worker holds them all in memory).
+REFERENCE_VALUE_BYTES: Final = 1024
+REFERENCE_MAX_VALUES: Final = 2_000_000
 _FIXED: Final[dict[type[object], int]] = {
     kinds.UuidField: 36,
     kinds.IntegerField: _INT,
     kinds.FloatField: 24,
     kinds.BooleanField: 5,
     kinds.SequenceField: _INT,
-    kinds.FirstNameField: _longest(words.FIRST_NAMES),
-    kinds.LastNameField: _longest(words.LAST_NAMES),
-    kinds.FullNameField: _longest(words.FIRST_NAMES) + 1 + _longest(words.LAST_NAMES),
-    kinds.EmailField: _longest(words.FIRST_NAMES)
-    + _longest(words.LAST_NAMES)
-    + _longest(words.EMAIL_DOMAINS)
-    + 5,
-    kinds.PhoneField: 15,
-    kinds.CompanyField: _longest(words.LAST_NAMES)
-    + _longest(words.COMPANY_PARTS)
-    + _longest(words.COMPANY_SUFFIXES)
-    + 2,
-    kinds.StreetAddressField: 5 + _longest(words.STREET_NAMES) + _longest(words.STREET_SUFFIXES),
-    kinds.CityField: _longest(words.CITIES),
-    kinds.CountryField: _longest(words.COUNTRIES),
-    kinds.PostcodeField: 5,
+    kinds.GenderField: 6,
+    kinds.CountryCodeField: 3,
+    kinds.LatitudeField: 24,
+    kinds.LongitudeField: 24,
     kinds.DateField: 10,
     kinds.DatetimeField: 20,
     kinds.IpAddressField: 39,
-    kinds.UrlField: 13 + 3 * _WORD + _longest(words.TLDS),
+    kinds.UrlField: 14 + 3 * _WORD + _longest(words.TLDS),
+    kinds.ReferenceField: REFERENCE_VALUE_BYTES,
 }
 
 
-def _value_bytes(spec: FieldSpec) -> int:
-    """Upper bound of one value's JSON text, quotes included."""
+@functools.cache
+def _locale_bytes(locale: str, transliterated: bool = False) -> dict[type[object], int]:
+    """The longest value of each entity type in locale, as generated or transliterated to ASCII
+    (what a template's ascii and slug filters make of it)."""
+
+    def longest(*tables: Iterable[str]) -> int:
+        if transliterated:
+            return max(len(anyascii(w)) for table in tables for w in table)
+        return _longest(*tables)
+
+    people, places = locales.people(locale), locales.places(locale)
+    suffixes = locales.companies(locale).suffixes
+    first, last = longest(*people.first), longest(*people.last)
+    first_ascii, last_ascii = _longest(*people.first_ascii), _longest(*people.last_ascii)
+    username = first_ascii + last_ascii + 1 + _INT
+    domain = 2 * last_ascii + 9
+    return {
+        kinds.FirstNameField: first,
+        kinds.LastNameField: last,
+        kinds.FullNameField: first + 1 + last,
+        kinds.UsernameField: username,
+        kinds.EmailField: username + 1 + _EMAIL_DOMAIN,
+        kinds.PhoneField: longest(people.phone_masks),
+        kinds.CompanyField: 2 * last + 4 + longest(suffixes),
+        kinds.CompanyDomainField: domain,
+        kinds.WorkEmailField: first_ascii + last_ascii + 2 + domain,
+        kinds.StreetAddressField: len(places.street_format)
+        + longest(places.streets)
+        + longest(places.street_suffixes)
+        + 4,
+        kinds.CityField: longest(places.cities),
+        kinds.RegionField: longest(places.city_regions),
+        kinds.PostcodeField: longest(places.postcode_masks),
+        kinds.CountryField: longest([places.country_name]),
+        kinds.TimezoneField: longest(places.time_zones),
+    }
+
+
+# The most characters anyascii writes for one code point (U+1FAF0 as
+# ":hand_with_index_finger_and_thumb_crossed:"), and that case mapping writes for one ("ΐ").
+_MAX_TRANSLITERATION: Final = 42
+_MAX_CASE_EXPANSION: Final = 3
+
+
+def _ascii_bytes(spec: FieldSpec, siblings: dict[str, FieldSpec], locales_here: set[str]) -> int:
+    """Upper bound of a value's JSON text once transliterated to ASCII (escapes doubled)."""
     match spec:
+        case kinds._Described() if type(spec) not in _FIXED:
+            return 2 + max(_locale_bytes(lo, True)[type(spec)] for lo in locales_here)
+        case kinds.StringField():
+            widest = max(len(anyascii(c)) for c in spec.alphabet)
+            return 2 + 2 * widest * spec.max_length
+        case kinds.EnumField():
+            return 2 + max(2 * len(anyascii(str(v))) for v in spec.values)
+        case kinds.ConstantField():
+            return 2 + 2 * len(anyascii(orjson.dumps(spec.value).decode()))
+    return _MAX_TRANSLITERATION * _value_bytes(spec, siblings, locales_here)
+
+
+def _template_bytes(
+    spec: kinds.TemplateField, siblings: dict[str, FieldSpec], locales_here: set[str]
+) -> int:
+    total = 2
+    for part in spec.parts():
+        if isinstance(part, str):
+            total += 6 * len(part)
+            continue
+        name, filters = part
+        if name not in siblings:
+            continue
+        source = siblings[name]
+        cased = any(f in ("lower", "upper", "title") for f in filters)
+        if "ascii" in filters or "slug" in filters:
+            size = _ascii_bytes(source, siblings, locales_here)
+            total += size * (_MAX_CASE_EXPANSION if cased else 1)
+        else:
+            size = _value_bytes(source, siblings, locales_here)
+            total += size * (_MAX_CASE_EXPANSION if cased else 1)
+    return total
+
+
+def _value_bytes(spec: FieldSpec, siblings: dict[str, FieldSpec], locales_here: set[str]) -> int:
+    """Upper bound of one value's JSON text, quotes included (at least a null's 4 bytes)."""
+    return max(4, _bytes(spec, siblings, locales_here))
+
+
+def _bytes(spec: FieldSpec, siblings: dict[str, FieldSpec], locales_here: set[str]) -> int:
+    match spec:
+        case Drawn():
+            return spec.value_bytes()
+        case kinds._Described() if type(spec) not in _FIXED:
+            # An entity takes the locale one of its fields names: bound by every one named.
+            return 2 + max(_locale_bytes(lo)[type(spec)] for lo in locales_here)
         case kinds.EnumField():
             return max(len(orjson.dumps(v)) for v in spec.values)
         case kinds.ConstantField():
@@ -71,16 +159,31 @@ def _value_bytes(spec: FieldSpec) -> int:
             return 2 + spec.max_words * (_WORD + 1)
         case kinds.ParagraphField():
             return 2 + spec.max_sentences * (PARAGRAPH_SENTENCE_WORDS[1] * (_WORD + 1) + 1)
+        case kinds.TemplateField():
+            return _template_bytes(spec, siblings, locales_here)
+        case kinds.ObjectField():
+            return _record_bytes(spec.fields, locales_here)
+        case kinds.ArrayField():
+            return 2 + spec.max_items * (_value_bytes(spec.of, {}, locales_here) + 1)
     return 2 + _FIXED[type(spec)]
 
 
-def record_bytes(fields: Sequence[FieldSpec]) -> int:
-    """Upper bound of one record's JSON text."""
-    return 2 + sum(len(f.name) + 4 + _value_bytes(f) for f in fields)
+def _record_bytes(fields: Sequence[FieldSpec], outer: set[str]) -> int:
+    siblings = {f.name: f for f in fields}
+    named = {f.locale for f in fields if isinstance(f, kinds._Described) and f.locale}
+    here = outer | named
+    return 2 + sum(len(f.name) + 4 + _value_bytes(f, siblings, here) for f in fields)
 
 
-def chunk_rows(fields: Sequence[FieldSpec], *, max_rows: int, max_bytes: int) -> int:
+def record_bytes(fields: Sequence[FieldSpec], locale: str = DEFAULT_LOCALE) -> int:
+    """Upper bound of one record's JSON text, for a request in locale."""
+    return _record_bytes(fields, {locale})
+
+
+def chunk_rows(
+    fields: Sequence[FieldSpec], *, max_rows: int, max_bytes: int, locale: str = DEFAULT_LOCALE
+) -> int:
     """Records per chunk: at most `max_rows` and about `max_bytes` of JSON, in whole blocks
     (a chunk boundary inside a block would make that block twice)."""
-    rows = min(max_rows, max_bytes // record_bytes(fields))
+    rows = min(max_rows, max_bytes // record_bytes(fields, locale))
     return max(BLOCK_SIZE, rows // BLOCK_SIZE * BLOCK_SIZE)

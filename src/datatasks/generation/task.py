@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import structlog
 
 from datatasks.core.errors import JobCancelled, JobFailed
-from datatasks.generation.fields import FieldSpec
-from datatasks.generation.generator import generate_json_rows
+from datatasks.generation.fields import FieldSpec, ReferenceField
+from datatasks.generation.generator import Source, generate_json_rows
 from datatasks.generation.schemas import GenerateParams
-from datatasks.generation.sizing import chunk_rows
+from datatasks.generation.sizing import REFERENCE_MAX_VALUES, REFERENCE_VALUE_BYTES, chunk_rows
 from datatasks.jobs.execution import ChunkWriter, CopyRow, JobDataset, RunningJob, TaskContext
 from datatasks.jobs.results import GenerationResult
 from datatasks.models import DatasetSource
@@ -37,8 +38,9 @@ async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
         )
         try:
             await _fill(job, dataset, params)
-        except JobCancelled:
-            # A cancelled job leaves no partial dataset behind.
+        except (JobCancelled, JobFailed):
+            # A cancelled job leaves no partial dataset behind, nor does one that can never
+            # succeed (bad parameters, a referenced dataset gone): a retry starts afresh.
             await job.discard(dataset)
             raise
     return GenerationResult(dataset_id=dataset.id, rows=params.count, seed=params.seed).model_dump(
@@ -47,9 +49,70 @@ async def run_generation(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _make(
-    fields: Sequence[FieldSpec], seed: int, start: int, stop: int, dataset: JobDataset
+    params: GenerateParams,
+    sources: Mapping[str, Source],
+    start: int,
+    stop: int,
+    dataset: JobDataset,
 ) -> list[CopyRow]:
-    return dataset.records(generate_json_rows(fields, seed, start, stop))
+    rows = generate_json_rows(
+        params.fields,
+        params.seed,
+        start,
+        stop,
+        locale=params.locale,
+        count=params.count,
+        sources=sources,
+    )
+    return dataset.records(rows)
+
+
+# A referenced field's values, in the records' stable order, without nulls and absent keys.
+_REFERENCED = """
+    SELECT data -> $2 FROM records
+    WHERE dataset_id = $1 AND data -> $2 IS NOT NULL AND data -> $2 <> 'null'::jsonb
+    ORDER BY id
+"""
+
+
+def _parsed(spec: ReferenceField, texts: list[str]) -> Source:
+    return Source.of(spec, [orjson.loads(t) for t in texts])
+
+
+async def _sources(job: RunningJob, fields: Sequence[FieldSpec]) -> dict[str, Source]:
+    """The values every reference field draws from, read once per delivery. The same rows in
+    the same order on every delivery, so a retried job makes the same references."""
+    sources: dict[str, Source] = {}
+    loop = asyncio.get_running_loop()
+    for spec in fields:
+        if not isinstance(spec, ReferenceField):
+            continue
+        texts: list[str] = []
+        async with job.ctx.step(job.conn), job.conn.transaction(readonly=True):
+            # A cursor holds one batch of rows at a time, not the dataset's as asyncpg records.
+            cursor = job.conn.cursor(_REFERENCED, spec.dataset_id, spec.field, prefetch=10_000)
+            async for row in cursor:
+                texts.append(row[0])
+        if not texts:
+            raise JobFailed(
+                f"field {spec.name!r}: dataset {spec.dataset_id} has no records with a value"
+                f" for {spec.field!r}"
+            )
+        if len(texts) > REFERENCE_MAX_VALUES:
+            raise JobFailed(
+                f"field {spec.name!r}: dataset {spec.dataset_id} has {len(texts)} values;"
+                f" references draw from at most {REFERENCE_MAX_VALUES}"
+            )
+        if (longest := max(len(t.encode()) for t in texts)) > REFERENCE_VALUE_BYTES:
+            raise JobFailed(
+                f"field {spec.name!r}: a value of {spec.field!r} takes {longest} bytes;"
+                f" references take values up to {REFERENCE_VALUE_BYTES}"
+            )
+        # Parsing a million values takes a while: off the event loop, which keeps the job's
+        # lock renewed meanwhile.
+        sources[spec.name] = await loop.run_in_executor(job.ctx.cpu, _parsed, spec, texts)
+        log.info("generation.references_loaded", field=spec.name, values=len(texts))
+    return sources
 
 
 async def _fill(job: RunningJob, dataset: JobDataset, params: GenerateParams) -> None:
@@ -58,18 +121,20 @@ async def _fill(job: RunningJob, dataset: JobDataset, params: GenerateParams) ->
         params.fields,
         max_rows=settings.generate_chunk_size,
         max_bytes=settings.generate_chunk_bytes,
+        locale=params.locale,
     )
     loop = asyncio.get_running_loop()
     start = await job.checkpoint(dataset)
     if start:
         log.info("generation.resuming", done=start, total=params.count)
+    sources = await _sources(job, params.fields) if start < params.count else {}
     writer = ChunkWriter(job, dataset, at=start)
     async with writer.running():
         while start < params.count:
             stop = min(start + chunk, params.count)
             try:
                 records = await loop.run_in_executor(
-                    job.ctx.cpu, _make, params.fields, params.seed, start, stop, dataset
+                    job.ctx.cpu, _make, params, sources, start, stop, dataset
                 )
             except ValueError as exc:
                 # Generation is deterministic: what failed once fails on every retry.

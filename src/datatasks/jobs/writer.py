@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import asyncpg
+import orjson
 import structlog
 
 from datatasks.core.config import QueueName
@@ -40,6 +41,15 @@ QUEUE_OF: dict[JobType, QueueName] = {
 def outbox_channel(schema: str) -> str:
     """The NOTIFY channel of a schema's outbox (each schema - each test run - has its own)."""
     return f"{schema}_outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetFields:
+    """A dataset's job status (None when its job is gone), field names and size."""
+
+    status: str | None
+    names: list[str]
+    rows: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +154,21 @@ class JobWriter:
                 "SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $1)", dataset_id
             )
         return found
+
+    async def dataset_fields(self, dataset_id: uuid.UUID) -> DatasetFields | None:
+        """What a request that draws from a dataset needs to know of it; None if there is no
+        such dataset."""
+        with postgres_as_503():
+            row = await self._pool.fetchrow(
+                "SELECT d.schema, d.row_count, j.status"
+                " FROM datasets d LEFT JOIN jobs j ON j.id = d.job_id WHERE d.id = $1",
+                dataset_id,
+            )
+        if row is None:
+            return None
+        schema = orjson.loads(row["schema"]) if row["schema"] else []
+        names = [entry["name"] for entry in schema if isinstance(entry, dict) and "name" in entry]
+        return DatasetFields(row["status"], names, row["row_count"])
 
     async def _original(self, key: IdempotencyKey) -> Submitted | None:
         with postgres_as_503():
