@@ -14,7 +14,7 @@ from datatasks.exports.query import (
     csv_columns,
     csv_header,
 )
-from datatasks.generation import words
+from datatasks.generation import locales, words
 from datatasks.generation.fields import FIELD_MODELS, parse_field
 from datatasks.generation.generator import generate_json_rows
 
@@ -47,10 +47,16 @@ def test_formula_safe_types_never_make_a_cell_the_escape_would_change() -> None:
         for kind in sorted(FORMULA_SAFE_TYPES)
         for i, options in enumerate(variants.get(kind, [{}]))
     ]
-    for line in generate_json_rows(specs, 7, 0, 20_000):
-        for name, value in orjson.loads(line).items():
-            if isinstance(value, str):
-                assert not value.startswith(FORMULA_START), (name, value)
+    for locale in locales._SOURCES:
+        rows = 20_000 if locale == "en-US" else 2_048
+        for line in generate_json_rows(specs, 7, 0, rows, locale=locale):
+            for name, value in orjson.loads(line).items():
+                if isinstance(value, str):
+                    assert not value.startswith(FORMULA_START), (locale, name, value)
+        # The locale's tables are what names and places come from: all of them, not a sample.
+        people, places = locales.people(locale), locales.places(locale)
+        for column in (*people.first, *people.last, places.cities, places.city_regions):
+            assert not [v for v in column.tolist() if v.startswith(FORMULA_START)], locale
     # The word lists are what the sampled values above come from: all of them, not a sample.
     for table in (value for value in vars(words).values() if isinstance(value, tuple)):
         assert not [word for word in table if word.startswith(FORMULA_START)]

@@ -148,8 +148,14 @@ def csv_header(
 FORMULA_SAFE_TYPES = frozenset(
     {
         "uuid", "integer", "float", "boolean", "sequence", "first_name", "last_name",
-        "full_name", "email", "company", "street_address", "city", "country", "postcode",
-        "date", "datetime", "ip_address", "url", "sentence", "paragraph",
+        "full_name", "gender", "username", "email", "company", "company_domain", "work_email",
+        "street_address", "city", "region", "country", "country_code", "postcode", "latitude",
+        "longitude", "timezone", "date", "datetime", "ip_address", "url", "sentence",
+        "paragraph", "hex_color", "credit_card_number", "credit_card_cvv",
+        "credit_card_expiry", "iban", "currency_code", "mac_address", "ipv6", "port",
+        "domain_name", "http_method", "http_status", "file_extension", "mime_type", "isbn",
+        "ean13", "semver", "slug", "word", "epoch", "time", "md5", "sha256", "ulid",
+        "language_code",
     }
 )  # fmt: skip
 
