@@ -102,6 +102,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
                 where = f"{args.metrics_host}:{args.metrics_port}"
                 raise Refused(f"cannot serve metrics on {where} ({exc})") from exc
             log.info("worker.metrics", url=f"http://{args.metrics_host}:{args.metrics_port}/")
+        if QueueName.generation in args.queues:
+            from datatasks.generation import locales
+
+            locales.preload(locales.DEFAULT_LOCALE)
+        # What the process holds now (modules, data tables) lives as long as it: the garbage
+        # collector need not walk it again and again while jobs run.
+        gc.freeze()
         return asyncio.run(run_worker(settings, args.queues, args.concurrency))
     return _run_all(settings, args.host, args.port)
 

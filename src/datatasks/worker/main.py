@@ -18,6 +18,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import create_copy_pool, create_engine, create_sessionmaker
 from datatasks.core.preflight import redacted
 from datatasks.core.queue import Queues, connection_options
+from datatasks.generation import locales
 from datatasks.jobs.execution import Handler, TaskContext
 from datatasks.storage import create_storage
 from datatasks.worker.dispatcher import Dispatcher
@@ -81,6 +82,10 @@ async def run_worker(
         storage = create_storage(settings)
         resources.push_async_callback(storage.close)
         ctx = TaskContext(settings, create_sessionmaker(engine), pool, cpu, storage)
+        if QueueName.generation in queues:
+            # The default locale's data (half a second to load) is read before the first job,
+            # not inside it.
+            await loop.run_in_executor(cpu, locales.preload, locales.DEFAULT_LOCALE)
         code = await _consume(settings, ctx, producer, queues, concurrency, stop, handlers)
     return code
 
