@@ -41,8 +41,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print(results: dict[str, Any]) -> None:
-    if gen := results.get("generation"):
-        print(f"\nGeneration, {gen['rows']:,} records of {gen['fields']} fields")
+    for gen in (results.get("generation") or {}).get("schemas", []):
+        print(
+            f"\nGeneration, {results['generation']['rows']:,} records of the {gen['schema']}"
+            f" {gen['fields']}-field schema ({gen['locale']})"
+        )
         print(f"  raw binary COPY   {gen['raw_copy_rows_per_min']:>14,} rows/min")
         print(f"  worker end to end {gen['worker_rows_per_min']:>14,} rows/min")
         print(
