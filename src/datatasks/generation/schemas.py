@@ -112,6 +112,8 @@ def _refuse(loc: Loc, message: str, value: Any) -> NoReturn:
 def unique_space(spec: FieldSpec) -> tuple[str, int] | None:
     """The option that bounds a unique field and how many distinct values it allows (None:
     not unique, or unbounded)."""
+    if not spec.__dict__.get("unique", False):
+        return None
     if isinstance(spec, IntegerField) and spec.unique:
         return "max", spec.max - spec.min + 1
     if isinstance(spec, StringField) and spec.unique:
@@ -144,6 +146,7 @@ def _check_level(
     record). slots: how many values each field here takes over the dataset (a sequence's
     index runs over them: count, times the max_items of each enclosing array)."""
     nested = count is None
+    any_reads = False
     locales: dict[tuple[str, str | None], str] = {}
     by_name: dict[str, int] = {}
     for index, (spec, at) in enumerate(zip(fields, locs, strict=True)):
@@ -152,11 +155,13 @@ def _check_level(
             _refuse((*at, "name"), message, spec.name)
         by_name[spec.name] = index
     for spec, at in zip(fields, locs, strict=True):
-        if nested and isinstance(spec, ReferenceField):
-            _refuse(at, "a reference cannot be nested; put it at the top level", spec.field)
-        if nested and getattr(spec, "unique", False):
+        kind = type(spec)
+        values = spec.__dict__  # a model's field values: cheaper than a getattr that misses
+        if nested and kind is ReferenceField:
+            _refuse(at, "a reference cannot be nested; put it at the top level", values["field"])
+        if nested and values.get("unique", False):
             _refuse((*at, "unique"), "a nested field cannot be unique", True)
-        if isinstance(spec, _Described) and spec.locale is not None:
+        if values.get("locale") and isinstance(spec, _Described) and spec.locale is not None:
             entity = (spec.group, spec.entity)
             if locales.setdefault(entity, spec.locale) != spec.locale:
                 message = (
@@ -164,31 +169,35 @@ def _check_level(
                     f" {locales[entity]!r}: fields of one entity share a locale"
                 )
                 _refuse((*at, "locale"), message, spec.locale)
-        option = "template" if isinstance(spec, TemplateField) else "after"
-        for name in dependencies(spec):
-            if name not in by_name:
-                _refuse((*at, option), f"reads {name!r}, which is not a field here", name)
-            base = fields[by_name[name]]
-            if option == "after" and not isinstance(base, DateField | DatetimeField):
-                message = f"comes after {name!r}, which is a {base.type}, not a date or datetime"
-                _refuse((*at, option), message, name)
+        if kind is TemplateField or values.get("after") is not None:
+            any_reads = True
+            option = "template" if kind is TemplateField else "after"
+            for name in dependencies(spec):
+                if name not in by_name:
+                    _refuse((*at, option), f"reads {name!r}, which is not a field here", name)
+                base = fields[by_name[name]]
+                if option == "after" and not isinstance(base, DateField | DatetimeField):
+                    message = (
+                        f"comes after {name!r}, which is a {base.type}, not a date or datetime"
+                    )
+                    _refuse((*at, option), message, name)
         if count is not None and (bound := unique_space(spec)) is not None and bound[1] < count:
             message = (
                 f"unique values for {count} records need a wider range: this one holds"
                 f" only {bound[1]} distinct values"
             )
-            _refuse((*at, bound[0]), message, getattr(spec, bound[0]))
+            _refuse((*at, bound[0]), message, values[bound[0]])
         # A sequence's last value must fit a 64-bit integer (the generator's and most JSON
         # parsers' limit): a job bound to fail is refused now rather than retried later.
-        if isinstance(spec, SequenceField) and slots is not None:
-            last = spec.start + spec.step * (slots - 1)
+        if kind is SequenceField and slots is not None:
+            last = values["start"] + values["step"] * (slots - 1)
             if not INT64_MIN <= last <= INT64_MAX:
                 message = (
                     f"the last value, start + step * ({slots} - 1) = {last}, is outside the"
                     " 64-bit integer range"
                     + ("" if slots == count else " (inside an array, every item slot counts)")
                 )
-                _refuse((*at, "step"), message, spec.step)
+                _refuse((*at, "step"), message, values["step"])
         if isinstance(spec, ObjectField):
             inner = [(*at, "fields", i, f.type) for i, f in enumerate(spec.fields)]
             _check_level(spec.fields, inner, None, slots)
@@ -197,6 +206,8 @@ def _check_level(
                 _refuse((*at, "of"), "array items cannot read other fields", spec.of.name)
             items = None if slots is None else slots * spec.max_items
             _check_level([spec.of], [(*at, "of", spec.of.type)], None, items)
+    if not any_reads:
+        return  # nothing reads another field: there can be no cycle
     try:
         evaluation_order(fields)
     except DependencyCycle as cycle:

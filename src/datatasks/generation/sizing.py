@@ -142,11 +142,16 @@ def _value_bytes(spec: FieldSpec, siblings: dict[str, FieldSpec], locales_here: 
 
 
 def _bytes(spec: FieldSpec, siblings: dict[str, FieldSpec], locales_here: set[str]) -> int:
+    if (fixed := _FIXED.get(type(spec))) is not None:
+        return 2 + fixed
     match spec:
         case Drawn():
             return spec.value_bytes()
-        case kinds._Described() if type(spec) not in _FIXED:
+        case kinds._Described():
             # An entity takes the locale one of its fields names: bound by every one named.
+            if len(locales_here) == 1:
+                (only,) = locales_here
+                return 2 + _locale_bytes(only)[type(spec)]
             return 2 + max(_locale_bytes(lo)[type(spec)] for lo in locales_here)
         case kinds.EnumField():
             return max(len(orjson.dumps(v)) for v in spec.values)
@@ -169,10 +174,21 @@ def _bytes(spec: FieldSpec, siblings: dict[str, FieldSpec], locales_here: set[st
 
 
 def _record_bytes(fields: Sequence[FieldSpec], outer: set[str]) -> int:
-    siblings = {f.name: f for f in fields}
-    named = {f.locale for f in fields if isinstance(f, kinds._Described) and f.locale}
-    here = outer | named
-    return 2 + sum(len(f.name) + 4 + _value_bytes(f, siblings, here) for f in fields)
+    total = 2
+    siblings: dict[str, FieldSpec] | None = None
+    here = outer
+    for f in fields:
+        fixed = _FIXED.get(type(f))
+        if fixed is not None:
+            # The common case, without the lookups a derived or entity field needs.
+            total += len(f.name) + 4 + max(4, 2 + fixed)
+            continue
+        if siblings is None:
+            siblings = {g.name: g for g in fields}
+            named = {g.locale for g in fields if isinstance(g, kinds._Described) and g.locale}
+            here = outer | named
+        total += len(f.name) + 4 + _value_bytes(f, siblings, here)
+    return total
 
 
 def record_bytes(fields: Sequence[FieldSpec], locale: str = DEFAULT_LOCALE) -> int:
