@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from datatasks.generation.fields import (
-    FIELD_MODELS,
     FIELD_SPEC_ADAPTER,
+    TYPE_NAMES,
     DatetimeField,
     EnumField,
     IntegerField,
@@ -27,7 +27,7 @@ CORE_TYPES = [
     "country_code", "latitude", "longitude", "timezone", "date", "datetime", "ip_address", "url",
     "sentence", "paragraph", "template", "reference", "object", "array",
 ]  # fmt: skip
-ALL_TYPES = [m.model_fields["type"].annotation.__args__[0] for m in FIELD_MODELS]  # type: ignore[union-attr]
+ALL_TYPES = list(TYPE_NAMES)
 
 # The only options without defaults.
 REQUIRED_OPTIONS: dict[str, dict[str, Any]] = {

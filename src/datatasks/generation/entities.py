@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,12 +37,12 @@ _NUMBERED_DOMAINS: Final = table([n + d for n in _NUMBERS.tolist() for d in _AT_
 _ATTRIBUTES: Final[dict[str, dict[str, int]]] = {
     group: {name: row for row, name in enumerate(names)}
     for group, names in {
-        "Person": (
+        "person": (
             "gender", "first/index", "last/index", "username/style", "username/number",
             "email/domain",
         ),
-        "Address": ("city", "city/keep", "street", "street/suffix", "street/number"),
-        "Company": ("founder/1", "founder/2", "suffix", "style"),
+        "address": ("city", "city/keep", "street", "street/suffix", "street/number"),
+        "company": ("founder/1", "founder/2", "suffix", "style"),
     }.items()
 }  # fmt: skip
 
@@ -106,10 +106,11 @@ def entity_stream(prefix: list[int], group: str, entity: str | None) -> list[int
 class Person:
     """The person attributes of one entity."""
 
+    group: ClassVar = "person"
+
     def __init__(self, e: Entity) -> None:
         self.e = e
         self.data = locales.people(e.locale)
-        self._indexes: dict[str, NDArray[np.int64]] = {}
 
     @property
     def male(self) -> NDArray[np.bool_]:
@@ -118,16 +119,18 @@ class Person:
     def _index(self, part: str) -> NDArray[np.int64]:
         """Each record's given (part "first") or family ("last") name, as an index into the
         locale's names of that part (female ones, then male ones): one draw serves the name as
-        written, in ASCII and its initial."""
+        written, in ASCII and as a login's lead."""
         names = self.data.names(part)
-
         key = f"{part}/index"
-        if key not in self._indexes:
+
+        def draw() -> NDArray[np.int64]:
             raw = (self.e.bits(key) >> np.uint64(2)).astype(np.int64)
-            self._indexes[key] = np.where(
+            index: NDArray[np.int64] = np.where(
                 self.male, names.female + raw % names.male, raw % names.female
             )
-        return self._indexes[key]
+            return index
+
+        return self.e.memo(key, draw)  # type: ignore[no-any-return]
 
     def first_name(self) -> list[str]:
         return self.data.names("first").written[self._index("first")].tolist()  # type: ignore[no-any-return]
@@ -191,19 +194,23 @@ class Person:
 class Address:
     """The address attributes of one entity."""
 
+    group: ClassVar = "address"
+
     def __init__(self, e: Entity) -> None:
         self.e = e
         self.data = locales.places(e.locale)
-        self._city: dict[str, NDArray[np.int64]] = {}
 
     @property
     def city_index(self) -> NDArray[np.int64]:
         d = self.data
-        if "city" not in self._city:
+
+        def draw() -> NDArray[np.int64]:
             index = self.e.index("city", len(d.cities))
             keep = self.e.share("city/keep") < d.city_keep[index]
-            self._city["city"] = np.where(keep, index, d.city_alias[index])
-        return self._city["city"]
+            chosen: NDArray[np.int64] = np.where(keep, index, d.city_alias[index])
+            return chosen
+
+        return self.e.memo("city/index", draw)  # type: ignore[no-any-return]
 
     def city(self) -> list[str]:
         return self.data.cities[self.city_index].tolist()  # type: ignore[no-any-return]
@@ -253,6 +260,8 @@ class Address:
 
 class Company:
     """The company attributes of one entity: founders' family names and a legal form."""
+
+    group: ClassVar = "company"
 
     def __init__(self, e: Entity) -> None:
         self.e = e

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import orjson
 
-from datatasks.generation.fields import FIELD_MODELS, ReferenceField, parse_field
+from datatasks.generation.fields import TYPE_NAMES, ReferenceField, parse_field
 from datatasks.generation.generator import Source, generate_json_rows
 
 _SEED: Final = 20_261_201
@@ -42,5 +42,4 @@ def example(type_name: str) -> Any:
 
 
 def examples() -> dict[str, Any]:
-    types = [m.model_fields["type"].annotation.__args__[0] for m in FIELD_MODELS]  # type: ignore[union-attr]
-    return {name: example(name) for name in types}
+    return {name: example(name) for name in TYPE_NAMES}

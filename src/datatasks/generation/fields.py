@@ -515,6 +515,15 @@ FIELD_MODELS: Final[tuple[type[BaseModel], ...]] = get_args(get_args(FieldSpec)[
 FIELD_SPEC_ADAPTER: Final[TypeAdapter[FieldSpec]] = TypeAdapter(FieldSpec)
 
 
+def type_name(model: type[BaseModel]) -> str:
+    """The `type` a field model is chosen by (its Literal's value)."""
+    name: str = get_args(model.model_fields["type"].annotation)[0]
+    return name
+
+
+TYPE_NAMES: Final[tuple[str, ...]] = tuple(type_name(m) for m in FIELD_MODELS)
+
+
 def parse_field(data: Any) -> FieldSpec:
     """Validate one field definition (a dict or JSON-compatible object) into its model."""
     return FIELD_SPEC_ADAPTER.validate_python(data)

@@ -23,7 +23,7 @@ from datatasks.generation import entities, unique, words
 from datatasks.generation import fields as kinds
 from datatasks.generation.base import Drawn
 from datatasks.generation.fields import FieldSpec
-from datatasks.generation.locales import DEFAULT_LOCALE, ascii_slug
+from datatasks.generation.locales import DEFAULT_LOCALE, ascii_slug, pick, table
 from datatasks.generation.sizing import BLOCK_SIZE, PARAGRAPH_SENTENCE_WORDS
 
 _SEED_LIMIT: Final = 2**63
@@ -32,24 +32,12 @@ _EPOCH_DATE: Final = dt.date(1970, 1, 1)
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _table(items: Sequence[str]) -> NDArray[np.object_]:
-    # Object arrays let numpy fancy-index a whole column at once and hand back the
-    # original str objects via tolist(), without per-record Python work.
-    arr = np.empty(len(items), dtype=object)
-    arr[:] = list(items)
-    return arr
-
-
-_TLDS = _table(words.TLDS)
-_WORDS = _table(words.WORDS)
+_TLDS = table(words.TLDS)
+_WORDS = table(words.WORDS)
 
 _HEX_DIGITS: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # Columns of the 36-char canonical UUID that hold hex digits (the rest are hyphens).
 _UUID_HEX_COLUMNS: Final = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
-
-
-def _pick(table: NDArray[np.object_], rng: np.random.Generator, n: int) -> list[Any]:
-    return table[rng.integers(0, len(table), n)].tolist()  # type: ignore[no-any-return]
 
 
 def _ints(rng: np.random.Generator, low: int, high: int, n: int) -> list[int]:
@@ -230,7 +218,7 @@ def _word_forms() -> NDArray[np.object_]:
     # sentences are assembled by indexing rather than per-sentence string fixes.
     plain = list(words.WORDS)
     caps = [w.capitalize() for w in plain]
-    return _table(plain + caps + [w + "." for w in plain] + [w + "." for w in caps])
+    return table(plain + caps + [w + "." for w in plain] + [w + "." for w in caps])
 
 
 _WORD_FORMS = _word_forms()
@@ -319,32 +307,31 @@ class _Context:
         """The permutation key of a unique field: its seed and position alone (not the block).
         A person's unique username and email share their entity's, so they share a suffix."""
         if isinstance(spec, kinds._Person):
-            return (self.prefix[0], *entities.entity_stream([], "Person", spec.entity))
+            return (self.prefix[0], *entities.entity_stream([], "person", spec.entity))
         return (self.prefix[0], *self.prefix[2:], self.positions[spec.name])
 
     def entity(self, cls: type[_E], spec: kinds._Described, entity: str | None = None) -> _E:
         name = spec.entity if entity is None else entity
-        key = (cls.__name__, name)
+        key = (cls.group, name)
         if key not in self.entities:
             locale = self.entity_locales.get(key, self.locale)
-            stream = entities.entity_stream(self.prefix, cls.__name__, name)
-            self.entities[key] = cls(entities.Entity(stream, locale, self.n, cls.__name__))
+            stream = entities.entity_stream(self.prefix, cls.group, name)
+            self.entities[key] = cls(entities.Entity(stream, locale, self.n, cls.group))
         return self.entities[key]  # type: ignore[no-any-return]
 
 
 _E = TypeVar("_E", entities.Person, entities.Address, entities.Company)
-_GROUP_CLASSES: Final = {"person": "Person", "address": "Address", "company": "Company"}
 # Streams of a nested object's fields sit apart from the object's own stream [seed, block,
 # position] (SeedSequence pads entropy with zeros, so [.., position, 0] would be the same).
 _NESTED: Final = 2**32 + 1
 
 
 def entity_locales(fields: Sequence[FieldSpec]) -> dict[tuple[str, str | None], str]:
-    """The locale each entity's fields name, by (entity class, entity name)."""
+    """The locale each entity's fields name, by (group, entity name)."""
     found: dict[tuple[str, str | None], str] = {}
     for spec in fields:
         if isinstance(spec, kinds._Described) and spec.locale is not None:
-            found.setdefault((_GROUP_CLASSES[spec.group], spec.entity), spec.locale)
+            found.setdefault((spec.group, spec.entity), spec.locale)
     return found
 
 
@@ -514,10 +501,10 @@ def _values(spec: FieldSpec, rng: np.random.Generator, ctx: _Context, first: int
             return _ip_addresses(spec, rng, n)
         case kinds.UrlField():
             urls = zip(
-                _pick(_WORDS, rng, n),
-                _pick(_WORDS, rng, n),
-                _pick(_TLDS, rng, n),
-                _pick(_WORDS, rng, n),
+                pick(_WORDS, rng, n),
+                pick(_WORDS, rng, n),
+                pick(_TLDS, rng, n),
+                pick(_WORDS, rng, n),
                 strict=True,
             )
             return [f"https://www.{a}{b}.{t}/{c}" for a, b, t, c in urls]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -55,11 +56,18 @@ COORDINATE_JITTER: Final = 0.02
 Table = NDArray[np.object_]
 
 
-def table(items: list[Any] | tuple[Any, ...]) -> Table:
-    """An object array of items, so numpy can index a whole column of them at once."""
-    arr = np.empty(len(items), dtype=object)
-    arr[:] = list(items)
+def table(items: Iterable[Any]) -> Table:
+    """An object array of items, so numpy fancy-indexes a whole column at once and tolist()
+    hands back the original objects, without per-record Python work."""
+    values = list(items)
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
     return arr
+
+
+def pick(items: Table, rng: np.random.Generator, n: int) -> list[Any]:
+    """n items drawn uniformly."""
+    return items[rng.integers(0, len(items), n)].tolist()  # type: ignore[no-any-return]
 
 
 def ascii_slug(text: str, sep: str = "") -> str:
@@ -74,7 +82,6 @@ class Names:
 
     written: Table
     ascii: Table
-    initial: Table
     # The ASCII names, then their initials: index + len(ascii) is a name's initial.
     lead: Table
     female: int
@@ -103,7 +110,6 @@ class People:
             parts[part] = Names(
                 written=np.concatenate(written),
                 ascii=both,
-                initial=initial,
                 lead=np.concatenate([both, initial]),
                 female=len(written[0]),
                 male=len(written[1]),

@@ -37,20 +37,10 @@ from stdnum import numdb
 
 from datatasks.generation import words
 from datatasks.generation.base import Drawn, FiniteFloat, UtcDatetime
+from datatasks.generation.locales import pick, table
 
 # --------------------------------------------------------------------------------------------
 # Shared helpers
-
-
-def _table(items: Iterable[Any]) -> NDArray[np.object_]:
-    values = list(items)
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
-
-
-def _pick(table: NDArray[np.object_], rng: np.random.Generator, n: int) -> list[Any]:
-    return table[rng.integers(0, len(table), n)].tolist()  # type: ignore[no-any-return]
 
 
 def _longest(table: Iterable[Any]) -> int:
@@ -210,7 +200,7 @@ _CARD_PREFIXES: Final[dict[str, tuple[tuple[str, ...], int]]] = {
 CardNetwork = Literal["visa", "mastercard", "amex", "discover"]
 
 
-def _card_table(network: str | None) -> list[tuple[str, int]]:
+def _cardtable(network: str | None) -> list[tuple[str, int]]:
     chosen = _CARD_PREFIXES if network is None else {network: _CARD_PREFIXES[network]}
     return [(p, length) for prefixes, length in chosen.values() for p in prefixes]
 
@@ -223,7 +213,7 @@ class CreditCardNumberField(Drawn):
     grouped: bool = Field(default=False, description="Digits in space-separated groups.")
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        table = _card_table(self.network)
+        table = _cardtable(self.network)
         rows = rng.integers(0, len(table), n)
         body = _digit_chars(rng, n, 9)
         prefix_digits = np.array([[int(c) for c in p] for p, _ in table], dtype=np.uint8)
@@ -341,7 +331,7 @@ class IbanField(Drawn):
         return 2 + length + (length - 1) // 4 * self.formatted
 
 
-_COUNTRY_CODES: Final = _table(sorted(c.alpha_2 for c in pycountry.countries))
+_COUNTRY_CODES: Final = table(sorted(c.alpha_2 for c in pycountry.countries))
 _BIC_LOCATION: Final = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ23456789", dtype=np.uint8)
 
 
@@ -364,7 +354,7 @@ class BicField(Drawn):
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
         bank = _UPPER[rng.integers(0, 26, (n, 4))]
-        countries = _pick(_COUNTRY_CODES, rng, n)
+        countries = pick(_COUNTRY_CODES, rng, n)
         location = _BIC_LOCATION[rng.integers(0, len(_BIC_LOCATION), (n, 2))]
         branch = _ALNUM[rng.integers(0, 36, (n, 3))]
         banks, locations = _rows(bank), _rows(location)
@@ -391,7 +381,7 @@ _NOT_CURRENCIES: Final = frozenset(
 _CURRENCY_LIST: Final = sorted(
     c.alpha_3 for c in pycountry.currencies if c.alpha_3 not in _NOT_CURRENCIES
 )
-_CURRENCIES: Final = _table(_CURRENCY_LIST)
+_CURRENCIES: Final = table(_CURRENCY_LIST)
 
 
 class CurrencyCodeField(Drawn):
@@ -400,7 +390,7 @@ class CurrencyCodeField(Drawn):
     type: Literal["currency_code"]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_CURRENCIES, rng, n)
+        return pick(_CURRENCIES, rng, n)
 
     def value_bytes(self) -> int:
         return 2 + 3
@@ -451,9 +441,9 @@ class PriceField(Drawn):
 _BROWSER_AGENTS: Final = [u for u in _MIMESIS_USER_AGENTS if u.startswith("Mozilla/5.0 (")]
 _MOBILE = re.compile(r"Mobile|Android|iPhone|iPad")
 _USER_AGENTS: Final = {
-    None: _table(_BROWSER_AGENTS),
-    "mobile": _table(u for u in _BROWSER_AGENTS if _MOBILE.search(u)),
-    "desktop": _table(u for u in _BROWSER_AGENTS if not _MOBILE.search(u)),
+    None: table(_BROWSER_AGENTS),
+    "mobile": table(u for u in _BROWSER_AGENTS if _MOBILE.search(u)),
+    "desktop": table(u for u in _BROWSER_AGENTS if not _MOBILE.search(u)),
 }
 
 
@@ -466,7 +456,7 @@ class UserAgentField(Drawn):
     )
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_USER_AGENTS[self.device], rng, n)
+        return pick(_USER_AGENTS[self.device], rng, n)
 
     def value_bytes(self) -> int:
         return _longest(_USER_AGENTS[self.device])
@@ -557,8 +547,8 @@ class PortField(Drawn):
         return 5
 
 
-_WORDS: Final = _table(words.WORDS)
-_TLDS: Final = _table(words.TLDS)
+_WORDS: Final = table(words.WORDS)
+_TLDS: Final = table(words.TLDS)
 _WORD_BYTES: Final = max(len(w) for w in words.WORDS)
 
 
@@ -569,7 +559,7 @@ class DomainNameField(Drawn):
     subdomain: bool = Field(default=False, description="Prefix a www. subdomain.")
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        parts = zip(_pick(_WORDS, rng, n), _pick(_WORDS, rng, n), _pick(_TLDS, rng, n), strict=True)
+        parts = zip(pick(_WORDS, rng, n), pick(_WORDS, rng, n), pick(_TLDS, rng, n), strict=True)
         lead = "www." if self.subdomain else ""
         return [f"{lead}{a}{b}.{t}" for a, b, t in parts]
 
@@ -578,7 +568,7 @@ class DomainNameField(Drawn):
 
 
 # RFC 9110's methods and RFC 5789's PATCH.
-_HTTP_METHODS: Final = _table(
+_HTTP_METHODS: Final = table(
     ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
 )
 
@@ -589,7 +579,7 @@ class HttpMethodField(Drawn):
     type: Literal["http_method"]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_HTTP_METHODS, rng, n)
+        return pick(_HTTP_METHODS, rng, n)
 
     def value_bytes(self) -> int:
         return 2 + 7
@@ -622,11 +612,11 @@ FileCategory = Literal[
     "source", "text", "data", "audio", "video", "image", "executable", "compressed"
 ]
 _EXTENSIONS: Final = {
-    category: _table(sorted({e.lstrip(".") for e in exts}))
+    category: table(sorted({e.lstrip(".") for e in exts}))
     for category, exts in _MIMESIS_EXTENSIONS.items()
 }
-_ALL_EXTENSIONS: Final = _table(sorted({e for t in _EXTENSIONS.values() for e in t.tolist()}))
-_FILE_WORDS: Final = _table(sorted({w.lower() for w in _MIMESIS_FILENAMES if w.isalpha()}))
+_ALL_EXTENSIONS: Final = table(sorted({e for t in _EXTENSIONS.values() for e in t.tolist()}))
+_FILE_WORDS: Final = table(sorted({w.lower() for w in _MIMESIS_FILENAMES if w.isalpha()}))
 
 
 def _extensions(category: str | None) -> NDArray[np.object_]:
@@ -641,9 +631,9 @@ class FileNameField(Drawn):
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
         parts = zip(
-            _pick(_FILE_WORDS, rng, n),
-            _pick(_FILE_WORDS, rng, n),
-            _pick(_extensions(self.category), rng, n),
+            pick(_FILE_WORDS, rng, n),
+            pick(_FILE_WORDS, rng, n),
+            pick(_extensions(self.category), rng, n),
             strict=True,
         )
         return [f"{a}_{b}.{e}" for a, b, e in parts]
@@ -660,7 +650,7 @@ class FileExtensionField(Drawn):
     leading_dot: bool = False
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        values = _pick(_extensions(self.category), rng, n)
+        values = pick(_extensions(self.category), rng, n)
         return ["." + v for v in values] if self.leading_dot else values
 
     def value_bytes(self) -> int:
@@ -671,10 +661,10 @@ MimeTopLevel = Literal["application", "audio", "image", "message", "text", "vide
 # Python's built-in table (MimeTypes() reads no system files, so every machine agrees).
 _MIME_TYPES: Final = sorted(set(mimetypes.MimeTypes().types_map[1].values()))
 _MIME_BY_TOP: Final = {
-    top: _table(t for t in _MIME_TYPES if t.startswith(top + "/"))
+    top: table(t for t in _MIME_TYPES if t.startswith(top + "/"))
     for top in ("application", "audio", "image", "message", "text", "video")
 }
-_ALL_MIME: Final = _table(_MIME_TYPES)
+_ALL_MIME: Final = table(_MIME_TYPES)
 
 
 class MimeTypeField(Drawn):
@@ -689,7 +679,7 @@ class MimeTypeField(Drawn):
         return _ALL_MIME if self.top_level is None else _MIME_BY_TOP[self.top_level]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(self._types(), rng, n)
+        return pick(self._types(), rng, n)
 
     def value_bytes(self) -> int:
         return _longest(self._types())
@@ -705,7 +695,7 @@ def _mimesis_en(file: str, key: str) -> list[str]:
     return values
 
 
-_JOB_TITLES: Final = _table(_mimesis_en("person.json", "occupation"))
+_JOB_TITLES: Final = table(_mimesis_en("person.json", "occupation"))
 
 
 class JobTitleField(Drawn):
@@ -714,13 +704,13 @@ class JobTitleField(Drawn):
     type: Literal["job_title"]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_JOB_TITLES, rng, n)
+        return pick(_JOB_TITLES, rng, n)
 
     def value_bytes(self) -> int:
         return _longest(_JOB_TITLES)
 
 
-_DEPARTMENTS: Final = _table(
+_DEPARTMENTS: Final = table(
     [
         "Accounting", "Administration", "Business Development", "Customer Service",
         "Customer Success", "Engineering", "Facilities", "Finance", "Human Resources",
@@ -730,20 +720,20 @@ _DEPARTMENTS: Final = _table(
     ]
 )  # fmt: skip
 # Adjective + material + product, the shape of commerce fakers' product names.
-_PRODUCT_ADJECTIVES: Final = _table(
+_PRODUCT_ADJECTIVES: Final = table(
     [
         "Classic", "Compact", "Deluxe", "Durable", "Elegant", "Ergonomic", "Essential",
         "Handcrafted", "Lightweight", "Modern", "Portable", "Premium", "Rustic", "Sleek",
         "Smart", "Sturdy", "Vintage", "Waterproof",
     ]
 )  # fmt: skip
-_PRODUCT_MATERIALS: Final = _table(
+_PRODUCT_MATERIALS: Final = table(
     [
         "Aluminum", "Bamboo", "Ceramic", "Copper", "Cotton", "Glass", "Granite", "Leather",
         "Linen", "Marble", "Oak", "Plastic", "Rubber", "Silicone", "Steel", "Walnut", "Wool",
     ]
 )  # fmt: skip
-_PRODUCT_NOUNS: Final = _table(
+_PRODUCT_NOUNS: Final = table(
     [
         "Backpack", "Bench", "Blender", "Bottle", "Bowl", "Chair", "Clock", "Desk", "Gloves",
         "Hat", "Headphones", "Jacket", "Kettle", "Keyboard", "Lamp", "Mug", "Notebook",
@@ -758,7 +748,7 @@ class DepartmentField(Drawn):
     type: Literal["department"]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_DEPARTMENTS, rng, n)
+        return pick(_DEPARTMENTS, rng, n)
 
     def value_bytes(self) -> int:
         return _longest(_DEPARTMENTS)
@@ -771,9 +761,9 @@ class ProductNameField(Drawn):
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
         parts = zip(
-            _pick(_PRODUCT_ADJECTIVES, rng, n),
-            _pick(_PRODUCT_MATERIALS, rng, n),
-            _pick(_PRODUCT_NOUNS, rng, n),
+            pick(_PRODUCT_ADJECTIVES, rng, n),
+            pick(_PRODUCT_MATERIALS, rng, n),
+            pick(_PRODUCT_NOUNS, rng, n),
             strict=True,
         )
         return [f"{a} {m} {p}" for a, m, p in parts]
@@ -898,7 +888,7 @@ class SemverField(Drawn):
         return 2 + 11 + 8
 
 
-_PRERELEASE: Final = _table(["alpha", "beta", "rc"])
+_PRERELEASE: Final = table(["alpha", "beta", "rc"])
 
 
 class SlugField(Drawn):
@@ -924,7 +914,7 @@ class WordField(Drawn):
     type: Literal["word"]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_WORDS, rng, n)
+        return pick(_WORDS, rng, n)
 
     def value_bytes(self) -> int:
         return 2 + _WORD_BYTES
@@ -1184,7 +1174,7 @@ class Sha256Field(Drawn):
         return 2 + 64
 
 
-_LANGUAGES: Final = _table(
+_LANGUAGES: Final = table(
     sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
 )
 
@@ -1195,14 +1185,14 @@ class LanguageCodeField(Drawn):
     type: Literal["language_code"]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(_LANGUAGES, rng, n)
+        return pick(_LANGUAGES, rng, n)
 
     def value_bytes(self) -> int:
         return 2 + 2
 
 
-_BASIC_COLORS: Final = _table(_mimesis_en("text.json", "color"))
-_CSS_COLORS: Final = _table(sorted(COLORS_BY_NAME))
+_BASIC_COLORS: Final = table(_mimesis_en("text.json", "color"))
+_CSS_COLORS: Final = table(sorted(COLORS_BY_NAME))
 
 
 class ColorNameField(Drawn):
@@ -1215,13 +1205,13 @@ class ColorNameField(Drawn):
         return _BASIC_COLORS if self.palette == "basic" else _CSS_COLORS
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(self._names(), rng, n)
+        return pick(self._names(), rng, n)
 
     def value_bytes(self) -> int:
         return _longest(self._names())
 
 
-def _emoji_table() -> dict[str, NDArray[np.object_]]:
+def _emojitable() -> dict[str, NDArray[np.object_]]:
     path = importlib.resources.files("mimesis") / "datasets" / "global" / "emojis.json"
     data: dict[str, list[str | list[str]]] = json.loads(path.read_text(encoding="utf-8"))
 
@@ -1229,11 +1219,11 @@ def _emoji_table() -> dict[str, NDArray[np.object_]]:
         points = [code] if isinstance(code, str) else code
         return "".join(chr(int(p, 16)) for p in points)
 
-    return {category: _table(text(c) for c in codes) for category, codes in data.items()}
+    return {category: table(text(c) for c in codes) for category, codes in data.items()}
 
 
-_EMOJI: Final = _emoji_table()
-_ALL_EMOJI: Final = _table(e for t in _EMOJI.values() for e in t.tolist())
+_EMOJI: Final = _emojitable()
+_ALL_EMOJI: Final = table(e for t in _EMOJI.values() for e in t.tolist())
 EmojiCategory = Literal[
     "smileys_and_emotion", "people_and_body", "animals_and_nature", "food_and_drink",
     "travel_and_places", "activities", "objects", "symbols", "flags",
@@ -1250,7 +1240,7 @@ class EmojiField(Drawn):
         return _ALL_EMOJI if self.category is None else _EMOJI[self.category]
 
     def draw(self, rng: np.random.Generator, n: int) -> list[Any]:
-        return _pick(self._emoji(), rng, n)
+        return pick(self._emoji(), rng, n)
 
     def value_bytes(self) -> int:
         return _longest(self._emoji())
