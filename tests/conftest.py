@@ -32,7 +32,18 @@ from tests.helpers import api_client
 # S3-compatible server (moto) and per-test storage fixtures.
 pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.servers", "tests.fixtures.queue_tool"]
 
-TABLES = ("records", "datasets", "uploads", "job_outbox", "jobs")
+TABLES = ("records", "export_datasets", "datasets", "uploads", "job_outbox", "jobs")
+# Each dataset's partition goes too: truncating `records` would empty them but keep them.
+DROP_PARTITIONS = """
+DO $$
+DECLARE p regclass;
+BEGIN
+    FOR p IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'records'::regclass
+    LOOP
+        EXECUTE format('DROP TABLE %s', p);
+    END LOOP;
+END $$
+"""
 
 
 class RunningWorker:
@@ -134,6 +145,7 @@ async def settings(base_settings: Settings, tmp_path: Path) -> AsyncIterator[Set
     await redis.aclose()
     engine = create_engine(settings)
     async with engine.begin() as conn:
+        await conn.execute(text(DROP_PARTITIONS))
         await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
     await engine.dispose()
 

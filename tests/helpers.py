@@ -17,6 +17,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker, create_copy_pool
 from datatasks.core.queue import Queues
 from datatasks.jobs.execution import Handler, TaskContext
+from datatasks.models import partition_name
 from datatasks.storage import create_storage
 
 
@@ -125,3 +126,10 @@ async def interrupted(ctx: TaskContext, handler: Handler, job_id: uuid.UUID) -> 
     await asyncio.gather(first, return_exceptions=True)
     done: int = await ctx.pool.fetchval(checkpoint, job_id)
     return done
+
+
+def partition_sql(dataset_id: uuid.UUID | str) -> str:
+    """For tests that write a dataset's rows by hand: the partition its records go to."""
+    dataset = uuid.UUID(str(dataset_id))
+    table = partition_name(dataset)
+    return f"CREATE TABLE \"{table}\" PARTITION OF records FOR VALUES IN ('{dataset}')"

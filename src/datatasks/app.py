@@ -21,6 +21,7 @@ from datatasks.core.middleware import RequestContextMiddleware
 from datatasks.core.openapi import install_openapi
 from datatasks.core.problems import install_problem_handlers
 from datatasks.core.queue import Queues
+from datatasks.datasets.routes import router as datasets_router
 from datatasks.exports.routes import export
 from datatasks.exports.routes import router as exports_router
 from datatasks.generation.routes import generate
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(generation_router)
     app.include_router(exports_router)
     app.include_router(uploads_router)
+    app.include_router(datasets_router)
     app.include_router(jobs_router)
     app.include_router(health_router)
     app.include_router(metrics_router)

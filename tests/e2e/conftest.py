@@ -91,6 +91,17 @@ class Service:
             proc.wait()
 
 
+# What each of a set of jobs wrote: its dataset's records and distinct sequence numbers, in one
+# grouped pass (a correlated sub-select per job would plan an Append over every partition).
+COUNTS = """
+WITH counts AS (
+    SELECT r.dataset_id, count(*) AS records, count(DISTINCT r.data->>'n') AS ns
+    FROM records r JOIN datasets d ON d.id = r.dataset_id JOIN jobs j ON j.id = d.job_id
+    WHERE j.id = ANY($1) GROUP BY r.dataset_id
+)
+"""
+
+
 @pytest.fixture
 def service(settings: Settings) -> Iterator[Service]:
     service = Service(settings)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from datatasks.core.config import Settings
-from tests.e2e.conftest import FIELDS, Service, poll, sequence_numbers
+from tests.e2e.conftest import COUNTS, FIELDS, Service, poll, sequence_numbers
 from tests.fixtures.servers import OwnPostgres, OwnRedis, on_own_servers
 
 pytestmark = pytest.mark.e2e
@@ -273,10 +273,9 @@ async def test_soak_through_postgres_restarts_and_redis_kills(
         rows = {
             r["id"]: r
             for r in await pg.fetch(
-                "SELECT j.id, j.attempts, d.row_count, "
-                "(SELECT count(*) FROM records r WHERE r.dataset_id = d.id) AS records, "
-                "(SELECT count(DISTINCT r.data->>'n') FROM records r WHERE r.dataset_id = d.id) "
-                "AS ns FROM jobs j LEFT JOIN datasets d ON d.job_id = j.id WHERE j.id = ANY($1)",
+                COUNTS + "SELECT j.id, j.attempts, d.row_count, c.records, c.ns FROM jobs j "
+                "LEFT JOIN datasets d ON d.job_id = j.id LEFT JOIN counts c ON c.dataset_id = d.id "
+                "WHERE j.id = ANY($1)",
                 ids,
             )
         }

@@ -20,7 +20,7 @@ from datatasks.core.config import QueueName, Settings
 from datatasks.core.db import SessionMaker
 from datatasks.models import Job
 from tests.conftest import WaitJob, WorkerRunner
-from tests.helpers import api_client
+from tests.helpers import api_client, partition_sql
 
 QUEUES = (QueueName.generation, QueueName.export)
 TRICKY = 'line one\nline "two", é ✓'
@@ -426,6 +426,7 @@ async def test_an_export_wider_than_postgres_can_select_fails_at_once(
             ),
             {"schema": json.dumps([{"name": n, "type": "string"} for n in names])},
         )
+        await session.execute(text(partition_sql(dataset_id)))
         await session.execute(
             text(
                 "INSERT INTO records (dataset_id, record_type, data) "

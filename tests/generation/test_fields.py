@@ -13,11 +13,14 @@ from datatasks.generation.fields import (
     TYPE_NAMES,
     DatetimeField,
     EnumField,
+    FloatField,
     IntegerField,
+    Quantiles,
     StringField,
     catalogue,
     parse_field,
 )
+from datatasks.generation.schemas import GenerateRequest
 
 # The core types, which the catalogue lists first; standalone.py's follow (tested there).
 CORE_TYPES = [
@@ -195,6 +198,7 @@ def test_catalogue_option_details() -> None:
         "exponential",
         "poisson",
         "zipf",
+        "quantiles",
     ]
     assert options["object"]["fields"]["items"] == {
         "type": "object",
@@ -227,3 +231,74 @@ def test_catalogue_is_json_serialisable() -> None:
     import json
 
     assert json.loads(json.dumps(catalogue())) == catalogue()
+
+
+QUANTILE_POINTS = [[0.0, 18], [0.25, 30], [0.5, 41], [1.0, 90]]
+
+
+def quantiles(points: list[list[float]]) -> dict[str, Any]:
+    return {"type": "quantiles", "p": [p for p, _ in points], "values": [v for _, v in points]}
+
+
+@pytest.mark.parametrize("kind", ["integer", "float"])
+def test_quantiles_distribution_is_accepted(kind: str) -> None:
+    spec = parse_field(minimal(kind, min=0, max=100, distribution=quantiles(QUANTILE_POINTS)))
+    assert isinstance(spec, IntegerField | FloatField)
+    assert isinstance(spec.distribution, Quantiles)
+    assert spec.distribution.p == [0.0, 0.25, 0.5, 1.0]
+    assert spec.distribution.values == [18.0, 30.0, 41.0, 90.0]
+    # Flat stretches (a value many records share) are allowed: values need only not decrease.
+    flat = quantiles([[0, 5], [0.4, 5], [0.9, 5], [1, 7]])
+    assert parse_field(minimal(kind, distribution=flat)).type == kind
+
+
+@pytest.mark.parametrize(
+    ("distribution", "message"),
+    [
+        pytest.param(quantiles([[0.1, 1], [1, 2]]), "the first p must be 0", id="no-p0"),
+        pytest.param(quantiles([[0, 1], [0.9, 2]]), "the last 1, got 0.0 and 0.9", id="no-p1"),
+        pytest.param(
+            quantiles([[0, 1], [0.5, 2], [0.5, 3], [1, 4]]), "p must strictly increase", id="p-tie"
+        ),
+        pytest.param(
+            quantiles([[0, 1], [0.6, 2], [0.4, 3], [1, 4]]), "p[2] is 0.4 after 0.6", id="p-down"
+        ),
+        pytest.param(
+            quantiles([[0, 5], [0.5, 4], [1, 6]]),
+            "values must not decrease: values[1]",
+            id="v-down",
+        ),
+        pytest.param(
+            quantiles([[0, -1e308], [1, 1e308]]), "must be a finite number", id="span-overflows"
+        ),
+        pytest.param(quantiles([[0, 1], [1.5, 2]]), "the last 1, got 0.0 and 1.5", id="p-over"),
+        pytest.param(quantiles([[0, 1], [1, float("inf")]]), "finite number", id="value-infinite"),
+        pytest.param(quantiles([[0, 1]]), "at least 2 items", id="one-point"),
+        pytest.param(
+            {"type": "quantiles", "p": [0, 0.5, 1], "values": [1, 2]}, "as long", id="lengths"
+        ),
+    ],
+)
+def test_bad_quantiles_are_refused_with_a_clear_message(
+    distribution: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_field(minimal("integer", distribution=distribution))
+    errors = info.value.errors()
+    assert all(e["loc"][:3] == ("integer", "distribution", "quantiles") for e in errors)
+    assert any(message in e["msg"] for e in errors)
+
+
+def test_a_request_reports_bad_quantiles_at_the_option() -> None:
+    field = minimal("float", distribution=quantiles([[0, 2], [1, 1]]))
+    with pytest.raises(ValidationError) as info:
+        GenerateRequest.model_validate({"record_type": "x", "count": 1, "fields": [field]})
+    (error,) = info.value.errors()
+    assert error["loc"] == ("fields", 0, "float", "distribution", "quantiles")
+    assert error["msg"] == "Value error, values must not decrease: values[1] is 1.0 after 2.0"
+
+
+def test_quantiles_and_unique_do_not_mix() -> None:
+    distribution = quantiles(QUANTILE_POINTS)
+    with pytest.raises(ValidationError, match="drop distribution"):
+        parse_field(minimal("integer", unique=True, distribution=distribution))

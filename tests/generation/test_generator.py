@@ -302,3 +302,52 @@ def test_duplicate_names_are_a_value_error() -> None:
     fields = specs([{"name": "a", "type": "uuid"}, {"name": "a", "type": "integer"}])
     with pytest.raises(ValueError, match="unique"):
         generate_json_rows(fields, 1, 0, 1)
+
+
+QUANTILES: dict[str, Any] = {
+    "type": "quantiles",
+    "p": [0.0, 0.1, 0.5, 0.9, 1.0],
+    "values": [10.0, 20.0, 30.0, 70.0, 100.0],
+}
+
+
+def test_quantiles_draw_from_the_piecewise_linear_inverse_cdf() -> None:
+    raw = {"name": "q", "type": "float", "min": 0, "max": 1000, "distribution": QUANTILES}
+    values = column(raw, count=20_000)
+    assert all(10.0 <= v <= 100.0 for v in values)
+    ordered = sorted(values)
+    for p, expected in zip(QUANTILES["p"], QUANTILES["values"], strict=True):
+        at = ordered[min(int(p * len(ordered)), len(ordered) - 1)]
+        assert abs(at - expected) < 1.0, p
+    # Uniform within each segment: between p 0.5 and 0.9 values spread evenly over 30..70.
+    middle = [v for v in values if 30 <= v < 70]
+    assert abs(sum(v < 50 for v in middle) / len(middle) - 0.5) < 0.03
+
+
+def test_quantile_integers_are_rounded_and_clipped_to_min_and_max() -> None:
+    raw = {"name": "q", "type": "integer", "min": 25, "max": 80, "distribution": QUANTILES}
+    values = column(raw, count=5000)
+    assert all(isinstance(v, int) and 25 <= v <= 80 for v in values)
+    # What the points put below 25.5 rounds or clips to 25: p up to 0.1 + 0.4 * 5.5 / 10.
+    assert abs(values.count(25) / len(values) - 0.32) < 0.02
+    # And from 79.5 up to 80: p from 0.9 + 0.1 * 9.5 / 30.
+    assert abs(values.count(80) / len(values) - (0.1 - 0.1 * 9.5 / 30)) < 0.015
+
+
+def test_a_flat_stretch_of_quantiles_repeats_its_value() -> None:
+    flat = {"type": "quantiles", "p": [0.0, 0.6, 1.0], "values": [0.0, 0.0, 10.0]}
+    raw = {"name": "q", "type": "integer", "min": 0, "max": 10, "distribution": flat}
+    values = column(raw, count=10_000)
+    # 60% at exactly 0, and the 0..0.5 rounding of the rising part adds 2.5%.
+    assert abs(values.count(0) / len(values) - 0.625) < 0.02
+
+
+def test_quantile_draws_are_deterministic_and_chunk_free() -> None:
+    raw = {"name": "q", "type": "float", "min": 0, "max": 100, "distribution": QUANTILES}
+    whole = generate_json_rows(specs([raw]), 4, 0, 3 * BLOCK_SIZE)
+    assert generate_json_rows(specs([raw]), 4, 0, 3 * BLOCK_SIZE) == whole
+    chunked = generate_json_rows(specs([raw]), 4, 0, 777) + generate_json_rows(
+        specs([raw]), 4, 777, 3 * BLOCK_SIZE
+    )
+    assert chunked == whole
+    assert generate_json_rows(specs([raw]), 5, 0, 100) != whole[:100]

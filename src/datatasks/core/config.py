@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +39,7 @@ class QueueName(StrEnum):
     generation = "generation"
     ingest = "ingest"
     export = "export"
+    erasure = "erasure"
 
 
 class QueueSettings(BaseModel):
@@ -85,6 +87,9 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     # Signs download links. SecretStr: it never shows in a repr or a log line.
     secret_key: SecretStr = SecretStr(_PLACEHOLDER_SECRET)
+    # The key of the `hash` and `fake` export masks. Unset: derived from SECRET_KEY. Changing
+    # it changes every pseudonym, so joins across exports made before and after break.
+    mask_key: SecretStr | None = None
 
     # Any case: `debug` is as good as `DEBUG`.
     log_level: Annotated[str, BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)] = (
@@ -198,6 +203,15 @@ class Settings(BaseSettings):
         ):
             raise ValueError("SECRET_KEY must be a real secret of 32+ characters in production")
         return self
+
+    @property
+    def masking_key(self) -> bytes:
+        """MASK_KEY, or a key derived from SECRET_KEY (never SECRET_KEY itself, which signs
+        download links)."""
+        if self.mask_key is not None:
+            return self.mask_key.get_secret_value().encode()
+        secret = self.secret_key.get_secret_value().encode()
+        return hmac.digest(secret, b"datatasks export masks", "sha256")
 
     def queue(self, name: QueueName) -> QueueSettings:
         return self.queues[name]

@@ -37,6 +37,15 @@ class Conflict(DataTasksError):
     type_slug = "conflict"
 
 
+class Gone(DataTasksError):
+    """The resource existed and was deliberately removed (an export file erased with its
+    dataset)."""
+
+    status = 410
+    title = "Gone"
+    type_slug = "gone"
+
+
 class InvalidParameters(DataTasksError):
     """A value that passed the schema but not a rule checked later; shaped like a 422 from
     request validation (`errors[]` with the field's location)."""

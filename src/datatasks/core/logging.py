@@ -8,6 +8,8 @@ import sys
 import orjson
 import structlog
 
+AUDIT_LOGGER = "datatasks.audit"
+
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Route structlog and the standard library (uvicorn, sqlalchemy, bullmq) to one JSON stream."""
@@ -52,6 +54,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # Alembic narrates its set-up at INFO on every start; `migrate.done` says what matters.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The audit trail (erasures) is written whatever the level.
+    logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
-import asyncpg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datatasks.core.errors import JobFailed
+from datatasks.exports.masking import masked_text, masked_type
 from datatasks.exports.query import Columns, Select
+from datatasks.exports.reader import DatasetReader
 from datatasks.storage.hashing import HashingWriter
 
 # Generation types with a natural Arrow type; everything else (and uploaded data) is text.
@@ -54,39 +55,48 @@ class _Buffer:
 
 def arrow_schema(columns: Columns) -> pa.Schema:
     return pa.schema(
-        [
-            (name, ARROW_TYPES.get(columns.types.get(name, ""), pa.string()))
-            for name in columns.fields
-        ]
+        [(name, ARROW_TYPES.get(_type(columns, name), pa.string())) for name in columns.fields]
     )
 
 
+def _type(columns: Columns, name: str) -> str:
+    kind = columns.types.get(name)
+    if (rule := columns.mask.get(name)) is not None:
+        kind = masked_type(rule, kind)
+    return kind or ""
+
+
+def _text(select: Select, columns: Columns, name: str) -> str:
+    if (rule := columns.mask.get(name)) is not None:
+        kind = columns.types.get(name)
+        return f"({masked_text(select, name, rule, kind, columns.mask_key)})"
+    return f"data->>{select.text(name)}"
+
+
 async def write_parquet(
-    conn: asyncpg.Connection,
+    reader: DatasetReader,
     select: Select,
     columns: Columns,
     sink: HashingWriter,
     *,
     codec: str,
     row_group_size: int,
-    on_rows: Callable[[int], Awaitable[None]],
-) -> int:
-    """Stream the selection through a server-side cursor into Parquet; returns the row count.
-    Memory holds one row group at a time."""
+) -> None:
+    """Stream the datasets through a server-side cursor into Parquet. Memory holds one row
+    group at a time."""
     schema = arrow_schema(columns)
-    texts = ", ".join(f"data->>{select.text(name)}" for name in columns.fields) or "NULL"
+    texts = ", ".join(_text(select, columns, name) for name in columns.fields) or "NULL"
     buffer = _Buffer()
-    rows = 0
+    conn = reader.job.conn
     with pq.ParquetWriter(pa.PythonFile(buffer, mode="w"), schema, compression=codec) as writer:
-        async with conn.transaction():
-            cursor = await conn.cursor(select.sql(texts), *select.args)
-            while batch := await cursor.fetch(row_group_size):
-                writer.write_table(_table(schema, batch))
-                rows += len(batch)
-                await sink.write(buffer.take())
-                await on_rows(rows)
+        async with aclosing(reader.each()) as datasets:
+            async for dataset_id in datasets:
+                cursor = await conn.cursor(select.sql(texts, dataset_id), *select.args)
+                while batch := await cursor.fetch(row_group_size):
+                    writer.write_table(_table(schema, batch))
+                    await sink.write(buffer.take())
+                    await reader.progress(len(batch))
     await sink.write(buffer.take())
-    return rows
 
 
 def _table(schema: pa.Schema, batch: list[Any]) -> pa.Table:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +15,16 @@ import asyncpg
 import orjson
 
 from datatasks.core.errors import JobFailed
+from datatasks.datasets import partitions
+from datatasks.exports.masking import Rule, formula_safe, masked_jsonb, masked_text
 from datatasks.exports.schemas import ExportRequest
 from datatasks.models import DatasetSource, JobStatus
 
 
 @dataclass
 class Select:
-    """A SELECT over `records` with the request's filters; `args` are its bound parameters."""
+    """A SELECT over one dataset's partition with the request's row filters; `args` are its
+    bound parameters, the same for every dataset an export reads."""
 
     args: list[Any] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
@@ -33,28 +37,20 @@ class Select:
         """A bound text parameter, typed: `data->$1` alone is ambiguous to Postgres."""
         return f"{self.bind(value)}::text"
 
-    # Within a dataset, id order (its index is (dataset_id, id)); across datasets, creation
-    # order, which the (record_type, created_at) index delivers presorted, so Postgres sorts
-    # only rows written in the same transaction instead of spilling the whole result to disk.
-    by_dataset: bool = False
-
-    def sql(self, columns: str) -> str:
-        order = "id" if self.by_dataset else "created_at, id"
-        return f"SELECT {columns} FROM records WHERE {self.condition()} ORDER BY {order}"  # noqa: S608
-
-    def exists_sql(self) -> str:
-        return f"SELECT EXISTS (SELECT 1 FROM records WHERE {self.condition()})"  # noqa: S608
+    def sql(self, columns: str, dataset_id: uuid.UUID) -> str:
+        """The dataset's records in their order (its primary key's)."""
+        return (
+            f"SELECT {columns} FROM {partitions.table(dataset_id)} "  # noqa: S608
+            f"WHERE {self.condition()} ORDER BY id"
+        )
 
     def condition(self) -> str:
         return " AND ".join(self.where) or "TRUE"
 
 
 def filtered(params: ExportRequest) -> Select:
-    select = Select(by_dataset=params.dataset_id is not None)
-    if params.dataset_id is not None:
-        select.where.append(f"dataset_id = {select.bind(params.dataset_id)}")
-    if params.record_type is not None:
-        select.where.append(f"record_type = {select.bind(params.record_type)}")
+    """The row filters (the dataset filters choose partitions: see `snapshot`)."""
+    select = Select()
     if params.created_from is not None:
         select.where.append(f"created_at >= {select.bind(params.created_from)}")
     if params.created_to is not None:
@@ -63,8 +59,8 @@ def filtered(params: ExportRequest) -> Select:
 
 
 def _datasets(params: ExportRequest) -> Select:
-    """The request's dataset filters, over `datasets d`."""
-    datasets = Select()
+    """The request's dataset filters, over `datasets d`: active datasets only."""
+    datasets = Select(where=["d.state = 'active'"])
     if params.dataset_id is not None:
         datasets.where.append(f"d.id = {datasets.bind(params.dataset_id)}")
     if params.record_type is not None:
@@ -74,19 +70,19 @@ def _datasets(params: ExportRequest) -> Select:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The datasets an export reads, with their rows, and those it leaves out as incomplete.
-    Taken in the export's transaction (REPEATABLE READ), so the COPY sees the same."""
+    """The datasets an export reads, in the order it reads them (oldest first), with their
+    rows, and those it leaves out as incomplete."""
 
-    # None: a time filter took part of the dataset, and how much is not counted.
+    # None: a time filter takes part of the dataset, and how much is not counted.
     rows: dict[uuid.UUID, int | None]
     skipped: list[uuid.UUID]
-    total: int  # exact without a time filter, else the planner's estimate
+    total: int  # exact without a time filter, else an upper bound
 
 
-async def snapshot(conn: asyncpg.Connection, params: ExportRequest, select: Select) -> Snapshot:
-    """Which matching datasets are complete (the job that made them completed), and restrict
-    `select` to those unless the request includes incomplete ones. A named dataset that is not
-    complete fails the export rather than reading it half-made."""
+async def snapshot(conn: asyncpg.Connection, params: ExportRequest) -> Snapshot:
+    """Which matching datasets are complete (the job that made them completed): those are read,
+    unless the request includes incomplete ones. A named dataset that is not complete, or is
+    being erased, fails the export rather than reading it half-made."""
     datasets = _datasets(params)
     found = await conn.fetch(
         "SELECT d.id, d.row_count, d.job_id, j.status FROM datasets d "  # noqa: S608
@@ -94,6 +90,8 @@ async def snapshot(conn: asyncpg.Connection, params: ExportRequest, select: Sele
         "ORDER BY d.created_at, d.id",
         *datasets.args,
     )
+    if params.dataset_id is not None and not found:
+        raise JobFailed(f"dataset {params.dataset_id} is being erased, or is gone")
     complete = [r for r in found if r["status"] in (None, JobStatus.completed)]
     if params.include_incomplete or len(complete) == len(found):
         read, skipped = found, []
@@ -106,18 +104,9 @@ async def snapshot(conn: asyncpg.Connection, params: ExportRequest, select: Sele
                 "include_incomplete"
             )
         read, skipped = complete, [r["id"] for r in found if r not in complete]
-        # The few left out, not the many read: the filter stays small, the plan as it was.
-        select.where.append(f"dataset_id <> ALL({select.bind(skipped)}::uuid[])")
-    if params.created_from is None and params.created_to is None:
-        rows: dict[uuid.UUID, int | None] = {r["id"]: r["row_count"] for r in read}
-        total = sum(r["row_count"] for r in read)
-    else:
-        # A time filter takes part of a dataset: how much is not known without a second pass
-        # over the rows, which progress is not worth. The planner estimates the total.
-        rows = dict.fromkeys((r["id"] for r in read), None)
-        plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {select.sql('1')}", *select.args)
-        total = int(orjson.loads(plan)[0]["Plan"]["Plan Rows"])
-    return Snapshot(rows, skipped, total)
+    counted = params.created_from is None and params.created_to is None
+    rows = {r["id"]: r["row_count"] if counted else None for r in read}
+    return Snapshot(rows, skipped, sum(r["row_count"] for r in read))
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -165,9 +154,21 @@ def csv_columns(select: Select, columns: Columns, *, formula_escape: bool) -> st
     them, nested values as JSON text, null and missing as empty cells."""
     cells = []
     for name in columns.fields:
+        kind = columns.types.get(name)
+        if (rule := columns.mask.get(name)) is not None:
+            # A masked cell is text the rule made: only a fake phone or a kept prefix can
+            # start like a formula, and those get the ' whatever follows.
+            text = f"({masked_text(select, name, rule, kind, columns.mask_key)})"
+            if formula_escape and not formula_safe(rule, kind):
+                text = (
+                    f"CASE WHEN ascii({text}) IN (61, 43, 45, 64, 9, 13) "
+                    f"THEN '''' || {text} ELSE {text} END"
+                )
+            cells.append(text)
+            continue
         key = select.text(name)
         text = f"(data->>{key})"
-        if formula_escape and columns.types.get(name) not in FORMULA_SAFE_TYPES:
+        if formula_escape and kind not in FORMULA_SAFE_TYPES:
             # OWASP: a text cell a spreadsheet would run as a formula (first character = + - @
             # tab or CR) gets a leading '. Numbers are data, not formulas: the JSON number -5,
             # and text that is just a signed number ("-5" from an uploaded CSV), stay as they
@@ -220,6 +221,8 @@ def json_object_column(
     *,
     big_int_as_string: bool = False,
     types: dict[str, str] | None = None,
+    mask: Mapping[str, Rule] | None = None,
+    mask_key: bytes = b"",
 ) -> str:
     """One column holding each record as a JSON object.
 
@@ -239,7 +242,11 @@ def json_object_column(
     for index, name in enumerate(fields):
         prefix = ("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":"
         parts.append(select.text(prefix))
-        value = _typed(f"data->{select.text(name)}", (types or {}).get(name))
+        kind = (types or {}).get(name)
+        if mask and (rule := mask.get(name)) is not None:
+            value = f"({masked_jsonb(select, name, rule, kind, mask_key)})"
+        else:
+            value = _typed(f"data->{select.text(name)}", kind)
         if big_int_as_string:
             value = _safe_number(value)
         parts.append(f"coalesce(({value})::text, 'null')")
@@ -257,6 +264,9 @@ class Columns:
     # does not keep, and a CSV's typed values are stored as the file had them (text). A JSON
     # export then builds each object, in that order, values as their types (see _typed).
     in_file_order: bool = False
+    # The request's masks, by field, and the key of the keyed ones.
+    mask: Mapping[str, Rule] = field(default_factory=dict)
+    mask_key: bytes = b""
 
 
 async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Columns:
@@ -293,10 +303,17 @@ async def resolve_columns(conn: asyncpg.Connection, params: ExportRequest) -> Co
 
 
 async def _keys_present(conn: asyncpg.Connection, params: ExportRequest) -> list[str]:
-    select = filtered(params)
+    """The keys of the matching records (a short query on the parent table: rare, for
+    datasets made before schemas were recorded)."""
+    datasets = _datasets(params)
+    where = datasets.condition()
+    if params.created_from is not None:
+        where += f" AND r.created_at >= {datasets.bind(params.created_from)}"
+    if params.created_to is not None:
+        where += f" AND r.created_at < {datasets.bind(params.created_to)}"
     rows = await conn.fetch(
-        f"SELECT DISTINCT jsonb_object_keys(data) AS k FROM records WHERE {select.condition()} "  # noqa: S608
-        "ORDER BY k",
-        *select.args,
+        "SELECT DISTINCT jsonb_object_keys(r.data) AS k FROM records r "  # noqa: S608
+        f"JOIN datasets d ON d.id = r.dataset_id WHERE {where} ORDER BY k",
+        *datasets.args,
     )
     return [r[0] for r in rows]

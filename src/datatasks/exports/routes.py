@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from datatasks.core.config import QueueName
-from datatasks.core.errors import Conflict, InvalidParameters, NotFound
+from datatasks.core.errors import Conflict, Gone, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
@@ -23,7 +23,7 @@ from datatasks.jobs import service as jobs
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted
 from datatasks.jobs.writer import NewJob
-from datatasks.models import JobStatus, JobType
+from datatasks.models import DatasetState, JobStatus, JobType
 from datatasks.storage.links import issue_link, serve, verify
 
 router = APIRouter(tags=["exports"])
@@ -38,7 +38,7 @@ class DownloadLink(BaseModel):
     "/export",
     status_code=202,
     response_model=JobAccepted,
-    responses=responses(400, 413, 415, 422, 503),
+    responses=responses(400, 409, 413, 415, 422, 503),
     dependencies=[Depends(require_json)],
     summary="Queue an export of records to CSV, JSON, NDJSON or Parquet",
 )
@@ -49,8 +49,12 @@ async def export(
     backlog: BacklogDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
-    if body.dataset_id is not None and not await writer.dataset_exists(body.dataset_id):
-        raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
+    if body.dataset_id is not None:
+        state = await writer.dataset_state(body.dataset_id)
+        if state is None:
+            raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
+        if state is DatasetState.erasing:
+            raise Conflict(f"dataset {body.dataset_id} is being erased")
     params = body.model_dump(mode="json")
     job = await writer.submit(
         NewJob(
@@ -83,6 +87,11 @@ async def _finished_export(session: SessionDep, job_id: str) -> _ExportFile:
             f"export {job.id} is {job.status}; "
             + ("its file is not ready yet" if waiting else "it has no file")
         )
+    if erased := job.result.get("erased"):
+        raise Gone(
+            f"export {job.id}'s file was erased at {erased['at']} with dataset(s) "
+            + ", ".join(erased["datasets"])
+        )
     params = ExportRequest.model_validate(job.params)
     filename = params.download_name(job.id)
     return _ExportFile(export_key(job.id, filename), filename, params.content_type)
@@ -91,7 +100,7 @@ async def _finished_export(session: SessionDep, job_id: str) -> _ExportFile:
 @router.post(
     "/exports/{job_id}/link",
     response_model=DownloadLink,
-    responses=responses(404, 409, 503),
+    responses=responses(404, 409, 410, 503),
     summary="A fresh download link for a finished export",
 )
 async def new_link(
@@ -115,7 +124,7 @@ async def new_link(
     responses={
         200: {"description": "the file; Range requests are supported", "content": {"*/*": {}}},
         307: {"description": "redirect to the file in object storage"},
-        **responses(403, 404, 409),
+        **responses(403, 404, 409, 410),
     },
     summary="Download a finished export (the link in its status)",
 )

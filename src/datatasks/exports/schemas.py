@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from datatasks.core.storable import StorableRequest
+from datatasks.exports.masking import MaskRule
 from datatasks.generation.base import as_utc
 from datatasks.models.dataset import RecordType
 
@@ -154,6 +155,16 @@ class ExportRequest(StorableRequest):
         "written exactly, as a number",
     )
 
+    mask: dict[FieldName, MaskRule] | None = Field(
+        default=None,
+        max_length=500,
+        description="per field, how its personal data is masked in the file: redact (null), "
+        "hash (keyed HMAC-SHA256 pseudonym), fake (a value of the same type, the same for the "
+        "same original), truncate (dates to a day, month or year; text to its first `keep` "
+        'characters; IPs to a network prefix). "hash" is short for {"rule": "hash"}',
+        examples=[{"email": "hash", "name": "fake", "born": {"rule": "truncate", "to": "year"}}],
+    )
+
     @field_validator("created_to")
     @classmethod
     def _after_from(cls, created_to: datetime | None, info: ValidationInfo) -> datetime | None:
@@ -188,6 +199,14 @@ class ExportRequest(StorableRequest):
         if fields is not None and len(set(fields)) != len(fields):
             raise ValueError("fields must not repeat")
         return fields
+
+    @model_validator(mode="after")
+    def _masked_fields_are_exported(self) -> Self:
+        if self.mask and self.fields is not None:
+            left_out = [name for name in self.mask if name not in self.fields]
+            if left_out:
+                raise ValueError(f"mask names fields that are not exported: {left_out}")
+        return self
 
     @property
     def gzipped(self) -> bool:

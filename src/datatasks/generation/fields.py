@@ -1,12 +1,20 @@
 """Catalogue of field types a dataset schema can use, as pydantic v2 models."""
 
 import datetime as dt
+import itertools
 import math
 import re
 import uuid
 from typing import Annotated, Any, ClassVar, Final, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    model_validator,
+)
 
 from datatasks.generation import standalone
 from datatasks.generation.base import (
@@ -80,8 +88,41 @@ class Zipf(BaseModel):
     s: FiniteFloat = Field(gt=1, le=100)
 
 
+class Quantiles(BaseModel):
+    """An empirical shape: the value at each cumulative probability p, linear in between."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["quantiles"]
+    p: list[FiniteFloat] = Field(
+        min_length=2, max_length=101, description="cumulative probabilities, 0 to 1, increasing"
+    )
+    values: list[FiniteFloat] = Field(
+        min_length=2, max_length=101, description="the value at each p, never decreasing"
+    )
+
+    @model_validator(mode="after")
+    def _an_inverse_cdf(self) -> Self:
+        # It starts at p = 0, ends at p = 1 and never goes down.
+        ps, values = self.p, self.values
+        if len(ps) != len(values):
+            raise ValueError(f"p and values must be as long ({len(ps)} and {len(values)})")
+        if ps[0] != 0.0 or ps[-1] != 1.0:
+            raise ValueError(f"the first p must be 0 and the last 1, got {ps[0]} and {ps[-1]}")
+        for i, (p0, p1) in enumerate(itertools.pairwise(ps), start=1):
+            if p1 <= p0:
+                raise ValueError(f"p must strictly increase: p[{i}] is {p1} after {p0}")
+        for i, (v0, v1) in enumerate(itertools.pairwise(values), start=1):
+            if v1 < v0:
+                raise ValueError(f"values must not decrease: values[{i}] is {v1} after {v0}")
+        # numpy interpolates as v0 + (v1 - v0) * t, which must stay finite.
+        if not math.isfinite(values[-1] - values[0]):
+            raise ValueError("the last value minus the first must be a finite number")
+        return self
+
+
 Distribution = Annotated[
-    Uniform | Normal | Lognormal | Exponential | Poisson | Zipf, Field(discriminator="type")
+    Uniform | Normal | Lognormal | Exponential | Poisson | Zipf | Quantiles,
+    Field(discriminator="type"),
 ]
 _DISTRIBUTION = Field(
     default=None, description="how values are spread; uniform if absent; clipped to min/max"

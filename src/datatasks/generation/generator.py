@@ -88,6 +88,10 @@ def _drawn(
             return low + rng.poisson(lam, n).astype(np.float64)
         case kinds.Zipf(s=s):
             return low - 1 + rng.zipf(s, n).astype(np.float64)
+        case kinds.Quantiles(p=ps, values=values):
+            # Inverse transform sampling: a uniform p through the piecewise linear inverse CDF.
+            drawn: NDArray[np.float64] = np.interp(rng.random(n), ps, values)
+            return drawn
     raise TypeError(f"unsupported distribution: {distribution!r}")
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import secrets
 
+import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Response
+from pydantic import ValidationError
 
 from datatasks.core.config import QueueName
-from datatasks.core.errors import InvalidParameters
+from datatasks.core.errors import Conflict, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
-from datatasks.deps import BacklogDep, SettingsDep, WriterDep
+from datatasks.datasets import service as datasets
+from datatasks.deps import BacklogDep, PoolDep, SettingsDep, WriterDep
 from datatasks.generation.examples import examples
 from datatasks.generation.fields import ReferenceField, catalogue
 from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
@@ -29,7 +32,7 @@ router = APIRouter(prefix="/generate", tags=["generation"])
     "",
     status_code=202,
     response_model=JobAccepted,
-    responses=responses(400, 413, 415, 422, 503),
+    responses=responses(400, 409, 413, 415, 422, 503),
     dependencies=[Depends(require_json)],
     summary="Queue the generation of a synthetic dataset",
 )
@@ -39,6 +42,7 @@ async def generate(
     writer: WriterDep,
     backlog: BacklogDep,
     settings: SettingsDep,
+    pool: PoolDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
     if body.count > settings.generate_max_count:
@@ -47,11 +51,14 @@ async def generate(
             f"at most {settings.generate_max_count} records per job (GENERATE_MAX_COUNT)",
             kind="less_than_equal",
         )
-    await _check_references(body, writer)
     payload = body.model_dump(mode="json")
+    if body.like is not None:
+        body = await _like(body, pool)
+    await _check_references(body, writer)
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
-    params = {**payload, "seed": seed}
+    # A lookalike is stored with the fields its profile gave: the job needs nothing else.
+    params = {**body.model_dump(mode="json", exclude={"like"}), "seed": seed}
     job = await writer.submit(
         NewJob(
             JobType.generate,
@@ -65,6 +72,24 @@ async def generate(
     return accepted(response, job.job_id, job.status)
 
 
+async def _like(body: GenerateRequest, pool: asyncpg.Pool) -> GenerateRequest:
+    """The request with the fields of its `like` dataset's profile (computed on first use)."""
+    assert body.like is not None
+    dataset_id = body.like.dataset_id
+    try:
+        found = await datasets.profile(pool, dataset_id)
+    except NotFound:
+        raise InvalidParameters(["body", "like", "dataset_id"], "no dataset with this id") from None
+    expanded = {**body.model_dump(mode="json", exclude={"like"}), "fields": found.generate_fields}
+    try:
+        return GenerateRequest.model_validate(expanded)
+    except ValidationError as exc:
+        raise InvalidParameters(
+            ["body", "like", "dataset_id"],
+            f"the dataset's profile does not make a schema this service accepts: {exc}",
+        ) from exc
+
+
 async def _check_references(body: GenerateRequest, writer: JobWriter) -> None:
     """Each reference must name a completed dataset that has the field (a 422 otherwise)."""
     for index, spec in enumerate(body.fields):
@@ -74,6 +99,8 @@ async def _check_references(body: GenerateRequest, writer: JobWriter) -> None:
         found = await writer.dataset_fields(spec.dataset_id)
         if found is None:
             raise InvalidParameters([*where, "dataset_id"], "no dataset with this id")
+        if found.erasing:
+            raise Conflict(f"dataset {spec.dataset_id} is being erased")
         status, names = found.status, found.names
         if status not in (None, JobStatus.completed):
             raise InvalidParameters(

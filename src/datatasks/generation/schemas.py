@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import uuid
+from typing import Any, NoReturn, Self
 
 from pydantic import (
     BaseModel,
@@ -13,6 +14,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -37,6 +39,15 @@ from datatasks.generation.sizing import MAX_RECORD_BYTES, record_bytes
 from datatasks.models.dataset import RecordType
 
 MAX_SEED = 2**63 - 1
+
+
+class Like(BaseModel):
+    """A dataset to imitate: the same fields, null rates, category frequencies, numeric
+    distributions and date ranges, with fake values for personal fields. No value of it is
+    copied unless it is a category seen at least 5 times and not personal."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset_id: uuid.UUID
 
 
 class GenerateRequest(StorableRequest):
@@ -78,7 +89,24 @@ class GenerateRequest(StorableRequest):
     locale: Locale = Field(
         default=DEFAULT_LOCALE, description="language and country of names, addresses, phones"
     )
-    fields: list[FieldSpec] = Field(min_length=1, max_length=200)
+    fields: list[FieldSpec] = Field(
+        default_factory=list,
+        max_length=200,
+        description="1 to 200 fields; or none, with `like`",
+    )
+    like: Like | None = Field(
+        default=None,
+        description="instead of `fields`: records shaped like an existing dataset's (its "
+        "profile's generate_fields)",
+    )
+
+    @model_validator(mode="after")
+    def _fields_or_like(self) -> Self:
+        if self.like is None and not self.fields:
+            _refuse(("fields",), "List should have at least 1 item after validation, not 0", [])
+        if self.like is not None and self.fields:
+            _refuse(("like",), "give fields or like, not both", self.like.model_dump(mode="json"))
+        return self
 
     @field_validator("fields")
     @classmethod

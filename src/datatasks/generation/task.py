@@ -16,13 +16,14 @@ import orjson
 import structlog
 
 from datatasks.core.errors import JobCancelled, JobFailed
+from datatasks.datasets import partitions
 from datatasks.generation.fields import FieldSpec, ReferenceField
 from datatasks.generation.generator import Source, generate_json_rows
 from datatasks.generation.schemas import GenerateParams
 from datatasks.generation.sizing import REFERENCE_MAX_VALUES, REFERENCE_VALUE_BYTES, chunk_rows
 from datatasks.jobs.execution import ChunkWriter, CopyRow, JobDataset, RunningJob, TaskContext
 from datatasks.jobs.results import GenerationResult
-from datatasks.models import DatasetSource
+from datatasks.models import DatasetSource, DatasetState
 
 log = structlog.stdlib.get_logger("datatasks.generation")
 
@@ -69,8 +70,8 @@ def _make(
 
 # A referenced field's values, in the records' stable order, without nulls and absent keys.
 _REFERENCED = """
-    SELECT data -> $2 FROM records
-    WHERE dataset_id = $1 AND data -> $2 IS NOT NULL AND data -> $2 <> 'null'::jsonb
+    SELECT data -> $1 FROM {table}
+    WHERE data -> $1 IS NOT NULL AND data -> $1 <> 'null'::jsonb
     ORDER BY id
 """
 
@@ -89,8 +90,15 @@ async def _sources(job: RunningJob, fields: Sequence[FieldSpec]) -> dict[str, So
             continue
         texts: list[str] = []
         async with job.ctx.step(job.conn), job.conn.transaction(readonly=True):
+            state = await partitions.lock_for_reading(job.conn, spec.dataset_id)
+            if state is not DatasetState.active:
+                raise JobFailed(
+                    f"field {spec.name!r}: dataset {spec.dataset_id} is "
+                    + ("gone" if state is None else state.value)
+                )
             # A cursor holds one batch of rows at a time, not the dataset's as asyncpg records.
-            cursor = job.conn.cursor(_REFERENCED, spec.dataset_id, spec.field, prefetch=10_000)
+            query = _REFERENCED.format(table=partitions.table(spec.dataset_id))
+            cursor = job.conn.cursor(query, spec.field, prefetch=10_000)
             async for row in cursor:
                 texts.append(row[0])
         if not texts:

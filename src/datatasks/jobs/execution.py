@@ -40,14 +40,15 @@ from pydantic import BaseModel, ValidationError
 from datatasks.core.config import Settings
 from datatasks.core.db import PostgresUnavailable, SessionMaker, guarded, postgres_only
 from datatasks.core.errors import JobCancelled, JobFailed
-from datatasks.models import DatasetSource, JobStatus
+from datatasks.datasets import partitions
+from datatasks.models import DatasetSource, JobStatus, partition_name
 from datatasks.storage import Storage
 
 log = structlog.stdlib.get_logger("datatasks.jobs")
 
 P = TypeVar("P", bound=BaseModel)
 
-# A record as COPYed into `records`.
+# A record as COPYed into its dataset's partition of `records`.
 CopyRow = tuple[uuid.UUID, str, str]
 COPY_COLUMNS = ("dataset_id", "record_type", "data")
 PROGRESS_EVERY_S = 1.0
@@ -155,6 +156,7 @@ class RunningJob:
             source.value,
             None if schema is None else orjson.dumps(schema).decode(),
         )
+        await partitions.create(self.conn, dataset_id)
         return JobDataset(dataset_id, record_type)
 
     async def checkpoint(self, dataset: JobDataset) -> int:
@@ -190,7 +192,7 @@ class RunningJob:
             fresh = records[max(0, found - at) :]
             if fresh:
                 await conn.copy_records_to_table(
-                    "records",
+                    partition_name(dataset.id),
                     records=fresh,
                     columns=COPY_COLUMNS,
                     schema_name=self.ctx.settings.database_schema,
@@ -245,9 +247,9 @@ class RunningJob:
 
     async def discard(self, dataset: JobDataset) -> None:
         """Delete the dataset and its records: a cancelled or failed job leaves nothing."""
-        async with self.conn.transaction():
-            await self.conn.execute("DELETE FROM records WHERE dataset_id = $1", dataset.id)
-            await self.conn.execute("DELETE FROM datasets WHERE id = $1", dataset.id)
+        await partitions.empty(self.conn, dataset.id)
+        await self.conn.execute("DELETE FROM datasets WHERE id = $1", dataset.id)
+        await partitions.drop(self.conn, dataset.id)
 
     async def _lock(self) -> None:
         status = await self.conn.fetchval(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -52,6 +53,11 @@ class DatasetRead(BaseModel):
     )
 
 
+class FileErased(BaseModel):
+    at: datetime
+    datasets: list[uuid.UUID] = Field(description="the erased datasets whose rows it held")
+
+
 class ExportResult(BaseModel):
     rows: int
     datasets: list[DatasetRead] = Field(
@@ -65,14 +71,35 @@ class ExportResult(BaseModel):
         description="matching datasets left out because their job had not completed",
     )
     skipped_count: int = Field(default=0, description=f"how many (the list shows {LISTED})")
+    skipped_erased: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="matching datasets left out because they were erased before being read",
+    )
     bytes: int
     sha256: str = Field(description="of the file as downloaded")
     format: str
     compression: str
     fields: list[str]
+    masked: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the masks applied: per field, its rule and the options in effect",
+    )
     filename: str
     download_url: str = Field(description="a signed, expiring link; POST .../link for a new one")
     expires_at: datetime
+    erased: FileErased | None = Field(
+        default=None,
+        description="set when the file was deleted because a dataset it holds rows of was "
+        "erased: its links answer 410 Gone",
+    )
+
+
+class EraseResult(BaseModel):
+    dataset_id: uuid.UUID
+    rows: int = Field(description="records erased")
+    bytes: int = Field(description="disk space the records took (table, indexes, TOAST)")
+    files: int = Field(description="files deleted: the upload, its rejects, export files")
+    exports: list[uuid.UUID] = Field(description="the export jobs whose files were deleted")
 
 
 class JobError(BaseModel):

@@ -9,13 +9,20 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel, Field
 
-from datatasks.jobs.results import ExportResult, GenerationResult, IngestResult, JobError
+from datatasks.jobs.results import (
+    EraseResult,
+    ExportResult,
+    GenerationResult,
+    IngestResult,
+    JobError,
+)
 from datatasks.models import Job, JobStatus, JobType
 
-_RESULTS: dict[JobType, type[GenerationResult | IngestResult | ExportResult]] = {
+_RESULTS: dict[JobType, type[GenerationResult | IngestResult | ExportResult | EraseResult]] = {
     JobType.generate: GenerationResult,
     JobType.ingest: IngestResult,
     JobType.export: ExportResult,
+    JobType.erase: EraseResult,
 }
 
 
@@ -32,7 +39,7 @@ class JobOut(BaseModel):
     progress: Progress
     attempts: int
     params: dict[str, Any]
-    result: GenerationResult | IngestResult | ExportResult | None = Field(
+    result: GenerationResult | IngestResult | ExportResult | EraseResult | None = Field(
         description="once completed: the result of its `type`"
     )
     error: JobError | None = Field(description="the last attempt's error, if it failed")

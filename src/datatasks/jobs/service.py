@@ -4,17 +4,14 @@ upload's by uploads/service.py, with its upload row)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import uuid
-from datetime import datetime
 
-import orjson
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datatasks.core.errors import Conflict, DependencyUnavailable, InvalidParameters, NotFound
+from datatasks.core.cursor import decode_cursor, encode_cursor
+from datatasks.core.errors import Conflict, DependencyUnavailable, NotFound
 from datatasks.core.metrics import job_event
 from datatasks.core.queue import QueuedJob, Queues
 from datatasks.jobs.writer import QUEUE_OF
@@ -37,24 +34,6 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
     return job
 
 
-def _encode_cursor(job: Job) -> str:
-    raw = orjson.dumps([job.created_at.isoformat(), str(job.id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, job_id = orjson.loads(raw)
-        if not isinstance(created_at, str) or not isinstance(job_id, str):
-            raise TypeError("cursor parts must be strings")
-        return datetime.fromisoformat(created_at), uuid.UUID(job_id)
-    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
-        raise InvalidParameters(
-            ["query", "cursor"], "not a cursor this service issued (use next_cursor)"
-        ) from None
-
-
 async def list_jobs(
     session: AsyncSession,
     *,
@@ -70,11 +49,12 @@ async def list_jobs(
     if job_type is not None:
         query = query.where(Job.type == job_type)
     if cursor is not None:
-        created_at, job_id = _decode_cursor(cursor)
+        created_at, job_id = decode_cursor(cursor)
         query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created_at, job_id))
     jobs = list((await session.scalars(query)).all())
     if len(jobs) > limit:
-        return jobs[:limit], _encode_cursor(jobs[limit - 1])
+        last = jobs[limit - 1]
+        return jobs[:limit], encode_cursor(last.created_at, last.id)
     return jobs, None
 
 
@@ -89,6 +69,8 @@ async def cancel(session: AsyncSession, queues: Queues, job_id: uuid.UUID) -> Jo
     """Cancel a pending job at once, a running one cooperatively: its handler checks the row at
     every chunk, stops, and removes what it had written."""
     job = await _locked(session, job_id)
+    if job.type == JobType.erase:
+        raise Conflict(f"job {job.id} erases a dataset; an erasure cannot be cancelled")
     if job.status not in (JobStatus.pending, JobStatus.in_progress):
         raise Conflict(
             f"job {job.id} is {job.status}; only pending or running jobs can be cancelled"

@@ -29,12 +29,13 @@ from datatasks.core.db import is_postgres_outage
 from datatasks.core.errors import DataTasksError, DependencyUnavailable, InvalidParameters
 from datatasks.core.metrics import job_event
 from datatasks.jobs.idempotency import IdempotencyKey
-from datatasks.models import JobStatus, JobType
+from datatasks.models import DatasetState, JobStatus, JobType
 
 QUEUE_OF: dict[JobType, QueueName] = {
     JobType.generate: QueueName.generation,
     JobType.ingest: QueueName.ingest,
     JobType.export: QueueName.export,
+    JobType.erase: QueueName.erasure,
 }
 
 
@@ -45,11 +46,13 @@ def outbox_channel(schema: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DatasetFields:
-    """A dataset's job status (None when its job is gone), field names and size."""
+    """A dataset's job status (None when its job is gone), field names and size, and whether
+    it is being erased."""
 
     status: str | None
     names: list[str]
     rows: int
+    erasing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,28 +150,30 @@ class JobWriter:
         structlog.contextvars.bind_contextvars(job_id=str(submitted.job_id))
         return submitted
 
-    async def dataset_exists(self, dataset_id: uuid.UUID) -> bool:
-        """For requests that name a dataset: one indexed lookup on the writer's pool."""
+    async def dataset_state(self, dataset_id: uuid.UUID) -> DatasetState | None:
+        """For requests that name a dataset: one indexed lookup on the writer's pool. None:
+        there is no such dataset (or it was erased)."""
         with postgres_as_503():
-            found: bool = await self._pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $1)", dataset_id
+            state: str | None = await self._pool.fetchval(
+                "SELECT state FROM datasets WHERE id = $1", dataset_id
             )
-        return found
+        return None if state in (None, DatasetState.erased) else DatasetState(state)
 
     async def dataset_fields(self, dataset_id: uuid.UUID) -> DatasetFields | None:
         """What a request that draws from a dataset needs to know of it; None if there is no
         such dataset."""
         with postgres_as_503():
             row = await self._pool.fetchrow(
-                "SELECT d.schema, d.row_count, j.status"
+                "SELECT d.schema, d.row_count, d.state, j.status"
                 " FROM datasets d LEFT JOIN jobs j ON j.id = d.job_id WHERE d.id = $1",
                 dataset_id,
             )
-        if row is None:
+        if row is None or row["state"] == DatasetState.erased:
             return None
         schema = orjson.loads(row["schema"]) if row["schema"] else []
         names = [entry["name"] for entry in schema if isinstance(entry, dict) and "name" in entry]
-        return DatasetFields(row["status"], names, row["row_count"])
+        erasing = row["state"] == DatasetState.erasing
+        return DatasetFields(row["status"], names, row["row_count"], erasing)
 
     async def _original(self, key: IdempotencyKey) -> Submitted | None:
         with postgres_as_503():

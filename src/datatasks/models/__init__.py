@@ -1,7 +1,14 @@
 """Every ORM model, imported in one place so Alembic sees a single metadata."""
 
 from datatasks.models.base import Base
-from datatasks.models.dataset import Dataset, DatasetSource, Record
+from datatasks.models.dataset import (
+    Dataset,
+    DatasetSource,
+    DatasetState,
+    ExportDataset,
+    Record,
+    partition_name,
+)
 from datatasks.models.job import Job, JobStatus, JobType
 from datatasks.models.outbox import OutboxEntry
 from datatasks.models.upload import Upload
@@ -10,10 +17,13 @@ __all__ = [
     "Base",
     "Dataset",
     "DatasetSource",
+    "DatasetState",
+    "ExportDataset",
     "Job",
     "JobStatus",
     "JobType",
     "OutboxEntry",
     "Record",
     "Upload",
+    "partition_name",
 ]

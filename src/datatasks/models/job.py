@@ -18,6 +18,7 @@ class JobType(StrEnum):
     generate = "generate"
     ingest = "ingest"
     export = "export"
+    erase = "erase"
 
 
 class JobStatus(StrEnum):

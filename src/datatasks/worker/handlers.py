@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datatasks.core.config import QueueName
+from datatasks.datasets.erasure import run_erase
 from datatasks.exports.task import run_export
 from datatasks.generation.task import run_generation
 from datatasks.jobs.execution import Handler
@@ -12,4 +13,5 @@ HANDLERS: dict[QueueName, Handler] = {
     QueueName.generation: run_generation,
     QueueName.ingest: run_ingest,
     QueueName.export: run_export,
+    QueueName.erasure: run_erase,
 }

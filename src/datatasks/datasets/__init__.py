@@ -1,0 +1,1 @@
+"""Datasets as clients see them: list, inspect, profile, erase."""
