@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from bench import enqueue, exports, generation, uploads
+from bench import datasets, enqueue, exports, generation, uploads
 from bench.service import bench_settings, running_service
 
 
@@ -30,6 +30,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     if "exports" in args.only:
         async with running_service(bench_settings(), worker=False) as service:
             results["exports"] = await exports.run(service, args.rows, args.repeat)
+    if "datasets" in args.only:
+        async with running_service(bench_settings(), worker=False) as service:
+            results["datasets"] = await datasets.run(service, args.rows, args.repeat)
     if "uploads" in args.only:
         async with running_service(bench_settings()) as service:
             results["uploads"] = await uploads.run(
@@ -63,6 +66,26 @@ def _print(results: dict[str, Any]) -> None:
                 f"  ratio {exp[f'{fmt}_ratio']} (target >= {target})"
             )
             print(f"  {fmt} worker peak RSS (MiB): {exp[f'{fmt}_peak_rss_mb']}")
+    if ds := results.get("datasets"):
+        print(f"\nDatasets, {ds['rows']:,} records")
+        print(
+            f"  raw COPY of {ds['datasets']} datasets' rows"
+            f"     {ds['raw_copy_many_rows_per_min']:>14,} rows/min"
+        )
+        print(
+            f"  CSV export across them            {ds['export_many_rows_per_min']:>14,} rows/min"
+            f"  ratio {ds['many_ratio']} (target >= 0.85)"
+        )
+        print(f"  raw COPY of one dataset           {ds['raw_copy_rows_per_min']:>14,} rows/min")
+        print(
+            f"  CSV export, three masked fields   {ds['masked_csv_rows_per_min']:>14,} rows/min"
+            f"  ratio {ds['masked_ratio']} (target >= 0.7)"
+        )
+        erase = ds["erase"]
+        print(
+            f"  erasing {erase['rows']:,} rows: {erase['job_seconds']} s (job), table"
+            f" {erase['table_mb']} MB, database {erase['database_mb_given_back']} MB smaller"
+        )
     if up := results.get("uploads"):
         print(f"\nUpload of a {up['file_mb']} MB CSV ({up['rows']:,} rows)")
         print(f"  write + fsync to the same disk {up['disk_write_mib_per_s']:>10} MiB/s")
@@ -106,8 +129,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        default=["generation", "exports", "uploads", "enqueue"],
-        choices=["generation", "exports", "uploads", "enqueue"],
+        default=["generation", "exports", "datasets", "uploads", "enqueue"],
+        choices=["generation", "exports", "datasets", "uploads", "enqueue"],
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/latest.json"))
     args = parser.parse_args()
