@@ -102,7 +102,7 @@ async def run(service: Service, rows: int, repeat: int) -> dict[str, Any]:
     service.start("worker", "--queues", "generation")
     many = await _datasets(service, "many", DATASETS, rows // DATASETS)
     (large,) = await _datasets(service, "large", 1, rows)
-    service.start("worker", "--queues", "export", "erasure")
+    service.start("worker", "--queues", "export,erasure")
     raw_many: list[float] = []
     many_rates: list[float] = []
     raw_large: list[float] = []
