@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 
@@ -27,6 +28,15 @@ class NotFound(DataTasksError):
     status = 404
     title = "Not Found"
     type_slug = "not-found"
+
+
+def parse_path_id(raw: str, noun: str) -> uuid.UUID:
+    """An id from a path; a malformed one names nothing: 404, like an unknown one."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        shown = raw if len(raw) <= 64 else raw[:64] + "..."
+        raise NotFound(f"no {noun} with id {shown!r} ({noun} ids are UUIDs)") from None
 
 
 class Conflict(DataTasksError):

@@ -49,7 +49,6 @@ async def list_datasets(
 @router.get(
     "/datasets/{dataset_id}",
     response_model=DatasetOut,
-    response_model_exclude_none=False,
     responses=responses(404, 409, 422, 503),
     summary="A dataset: its fields, size, the job that made it, and a sample of its records",
 )

@@ -11,7 +11,7 @@ import asyncpg
 import orjson
 
 from datatasks.core.cursor import decode_cursor, encode_cursor
-from datatasks.core.errors import Conflict, NotFound
+from datatasks.core.errors import Conflict, NotFound, parse_path_id
 from datatasks.datasets import partitions
 from datatasks.datasets.erasure import EraseParams
 from datatasks.datasets.profile import DatasetProfile, profile_rows
@@ -29,12 +29,7 @@ _COLUMNS = """
 
 
 def parse_dataset_id(raw: str) -> uuid.UUID:
-    """A malformed id names no dataset: 404, like an unknown one."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        shown = raw if len(raw) <= 64 else raw[:64] + "..."
-        raise NotFound(f"no dataset with id {shown!r} (dataset ids are UUIDs)") from None
+    return parse_path_id(raw, "dataset")
 
 
 def _out(row: asyncpg.Record) -> DatasetOut:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datatasks.core.cursor import decode_cursor, encode_cursor
-from datatasks.core.errors import Conflict, DependencyUnavailable, NotFound
+from datatasks.core.errors import Conflict, DependencyUnavailable, NotFound, parse_path_id
 from datatasks.core.metrics import job_event
 from datatasks.core.queue import QueuedJob, Queues
 from datatasks.jobs.writer import QUEUE_OF
@@ -19,12 +19,7 @@ from datatasks.models import Job, JobStatus, JobType
 
 
 def parse_job_id(raw: str) -> uuid.UUID:
-    """A malformed id names no job: 404, like an unknown one."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        shown = raw if len(raw) <= 64 else raw[:64] + "..."
-        raise NotFound(f"no job with id {shown!r} (job ids are UUIDs)") from None
+    return parse_path_id(raw, "job")
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
