@@ -69,6 +69,34 @@ async def test_a_retry_that_succeeds_completes_and_clears_the_error(
     assert job["result"] == {"rows": 10}
 
 
+async def test_a_retry_due_after_a_long_backoff_runs_with_nothing_else_to_wake_the_worker(
+    settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
+) -> None:
+    # A backoff past redis-py's default socket timeout (5 s) made bullmq's blocking wait fail
+    # and retry for minutes: the retry only ran when another job happened to arrive.
+    calls = 0
+
+    async def second_time_lucky(ctx: TaskContext, job_id: uuid.UUID) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("not yet")
+        return {"rows": 10}
+
+    slow_retry = settings.model_copy(
+        update={
+            "queues": {
+                **settings.queues,
+                QueueName.generation: QueueSettings(backoff_ms=6_000, stalled_interval_ms=1_000),
+            }
+        }
+    )
+    job_id = await generate(client, GENERATE)
+    run_worker.start(handlers={QueueName.generation: second_time_lucky}, settings=slow_retry)
+    job = await wait_job(job_id, timeout=20)
+    assert job["attempts"] == 2
+
+
 async def test_job_failed_is_not_retried(
     settings: Settings, client: httpx.AsyncClient, run_worker: WorkerRunner, wait_job: WaitJob
 ) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import bullmq
 import structlog
@@ -33,10 +34,27 @@ log = structlog.stdlib.get_logger("datatasks.worker")
 CLOSE_TIMEOUT_S = 10.0
 
 
+# A worker's blocking wait for its next job lasts up to 10 s (bullmq's cap), longer still
+# until a delayed job (a retry's backoff) is due; redis-py 8 gives up reading a socket after
+# 5 s by default. The wait then fails, bullmq's client retries it (for minutes, with backoff),
+# and a retry due meanwhile waits for some other job to wake the worker. Past the cap, a
+# read that takes this long means the connection is gone.
+BLOCKING_SOCKET_TIMEOUT_S = 30
+
+
+def blocking_url(settings: Settings) -> str:
+    """REDIS_URL with a socket timeout longer than any blocking wait of bullmq's."""
+    url = urlsplit(str(settings.redis_url))
+    query = [(k, v) for k, v in parse_qsl(url.query) if k != "socket_timeout"]
+    query.append(("socket_timeout", str(BLOCKING_SOCKET_TIMEOUT_S)))
+    return urlunsplit(url._replace(query=urlencode(query)))
+
+
 def worker_options(settings: Settings, queue: QueueName, concurrency: int | None) -> dict[str, Any]:
     q = settings.queue(queue)
     return {
         **connection_options(settings),
+        "connection": blocking_url(settings),
         "name": f"{socket.gethostname()}:{os.getpid()}",
         "autorun": False,
         "concurrency": concurrency or q.concurrency,
