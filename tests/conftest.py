@@ -30,9 +30,22 @@ from datatasks.worker.main import run_worker as run_worker_process
 from tests.helpers import api_client
 
 # S3-compatible server (moto) and per-test storage fixtures.
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.servers", "tests.fixtures.queue_tool"]
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.servers",
+    "tests.fixtures.queue_tool",
+    "tests.fixtures.webhooks",
+]
 
-TABLES = ("records", "export_datasets", "datasets", "uploads", "job_outbox", "jobs")
+TABLES = (
+    "records",
+    "export_datasets",
+    "datasets",
+    "uploads",
+    "job_outbox",
+    "webhook_deliveries",
+    "jobs",
+)
 # Each dataset's partition goes too: truncating `records` would empty them but keep them.
 DROP_PARTITIONS = """
 DO $$

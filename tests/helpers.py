@@ -43,11 +43,16 @@ async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def served(settings: Settings) -> AsyncIterator[int]:
     """The API on a real uvicorn server (httptools, as `datatasks api` runs it), in this event
     loop, on a free local port: for what only a socket shows (timeouts, disconnects)."""
+    async with serving(create_app(settings)) as port:
+        yield port
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[int]:
+    """An ASGI app on a real uvicorn server in this event loop, on a free local port."""
     import uvicorn
 
-    config = uvicorn.Config(
-        create_app(settings), http="httptools", log_config=None, access_log=False
-    )
+    config = uvicorn.Config(app, http="httptools", log_config=None, access_log=False)
     server = uvicorn.Server(config)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

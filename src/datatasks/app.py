@@ -29,10 +29,13 @@ from datatasks.generation.routes import router as generation_router
 from datatasks.health.routes import metrics_router
 from datatasks.health.routes import router as health_router
 from datatasks.jobs.backlog import Backlog
+from datatasks.jobs.events import JobEvents
 from datatasks.jobs.routes import router as jobs_router
+from datatasks.jobs.watch import router as watch_router
 from datatasks.jobs.writer import JobWriter
 from datatasks.storage import create_storage
 from datatasks.uploads.routes import router as uploads_router
+from datatasks.webhooks.routes import router as webhooks_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.storage = storage
         app.state.sessionmaker = create_sessionmaker(engine)
+        job_events = JobEvents(settings, app.state.sessionmaker)
+        app.state.job_events = job_events
         app.state.queues = queues
         app.state.writer = writer
         app.state.backlog = backlog
@@ -66,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Reverse order of creation.
             stop_refreshing.set()
             await refreshing
+            await job_events.close()
             await writer.close()
             await storage.close()
             await queues.close()
@@ -102,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads_router)
     app.include_router(datasets_router)
     app.include_router(jobs_router)
+    app.include_router(watch_router)
+    app.include_router(webhooks_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
     return app

@@ -12,7 +12,7 @@ def test_defaults_work_without_any_env() -> None:
     assert str(settings.redis_url).startswith("redis://127.0.0.1:6379")
     for name in QueueName:
         q = settings.queue(name)
-        assert q.attempts == 3
+        assert q.attempts == (15 if name is QueueName.webhooks else 3)
         assert q.backoff_ms > 0
         assert q.timeout_s > 0
 
@@ -24,6 +24,21 @@ def test_nested_queue_settings_from_env_keep_other_queues(monkeypatch: pytest.Mo
     assert settings.queue(QueueName.export).attempts == 7
     assert settings.queue(QueueName.generation).timeout_s == 12.5
     assert settings.queue(QueueName.ingest).attempts == 3
+    # A queue's own defaults survive another queue's override.
+    assert settings.queue(QueueName.webhooks).attempts == 15
+    assert settings.queue(QueueName.webhooks).backoff_ms == 5_000
+
+
+def test_webhook_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", " Hooks.Example.com, 10.0.0.0/8 ,*.corp.example")
+    assert load_settings().webhook_allowed_hosts == [
+        "hooks.example.com",
+        "10.0.0.0/8",
+        "*.corp.example",
+    ]
+    monkeypatch.setenv("WEBHOOK_SECRET", "not base64 at all!")
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET must be"):
+        load_settings()
 
 
 def test_bad_config_fails_with_a_message_naming_the_setting(

@@ -36,6 +36,7 @@ async def test_status_of_a_job(client: httpx.AsyncClient, sessionmaker: SessionM
         "status",
         "progress",
         "attempts",
+        "callback_url",
         "params",
         "result",
         "error",

@@ -54,5 +54,5 @@ def test_upgrade_twice_downgrade_and_again_matches_the_models(fresh_schema: Sett
     command.downgrade(alembic_config(fresh_schema), "base")
     upgrade(fresh_schema)
     version, diff = asyncio.run(_schema_state(fresh_schema))
-    assert version == "0004"
+    assert version == "0005"
     assert diff == [], f"models and migrations disagree: {diff}"

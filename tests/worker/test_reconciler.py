@@ -92,3 +92,33 @@ async def test_a_job_the_queue_failed_without_the_worker_is_failed_in_postgres(
     job = await wait_job(job_id, statuses=("failed",), timeout=1)
     assert job["error"]["message"] == "job stalled more than allowable limit"
     assert job["finished_at"] is not None
+
+
+async def test_webhook_deliveries_lost_by_redis_are_dispatched_again(
+    settings: Settings, sessionmaker: SessionMaker, client: httpx.AsyncClient
+) -> None:
+    job_id = (await client.post("/generate", json=GENERATE)).json()["job_id"]
+    async with sessionmaker() as session, session.begin():
+        # The job ends with a callback: the trigger writes its delivery. Say it was dispatched,
+        # and Redis then lost it.
+        await session.execute(
+            text(
+                "UPDATE jobs SET callback_url = 'https://hooks.example.com/x', "
+                "status = 'cancelled' WHERE id = :id"
+            ),
+            {"id": job_id},
+        )
+        await session.execute(text("UPDATE webhook_deliveries SET dispatched = true"))
+    queues = Queues(settings)
+    try:
+        quiet = await reconcile_once(sessionmaker, queues, quiet_for_s=3600)
+        assert quiet.deliveries == []
+        outcome = await reconcile_once(sessionmaker, queues, quiet_for_s=0)
+        assert len(outcome.deliveries) == 1
+        async with sessionmaker() as session:
+            row = (
+                await session.execute(text("SELECT event, dispatched FROM webhook_deliveries"))
+            ).one()
+        assert tuple(row) == ("job.cancelled", False)
+    finally:
+        await queues.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 from enum import StrEnum
@@ -40,6 +41,8 @@ class QueueName(StrEnum):
     ingest = "ingest"
     export = "export"
     erasure = "erasure"
+    # Webhook deliveries (see datatasks.webhooks): not jobs of their own, announcements of them.
+    webhooks = "webhooks"
 
 
 class QueueSettings(BaseModel):
@@ -60,6 +63,19 @@ class QueueSettings(BaseModel):
     keep_failed_count: int = Field(default=10_000, ge=0, description="dead letters kept in Redis")
     # New jobs are refused (503, Retry-After) while this many wait in the queue.
     max_backlog: int = Field(default=100_000, ge=1)
+
+
+def _default_queues() -> dict[QueueName, dict[str, Any]]:
+    """Each queue's defaults. A webhook is retried with backoff for about a day (5 s, 10 s,
+    ... 11 h: 15 attempts over 22.7 h), many at once, each attempt short."""
+    queues: dict[QueueName, dict[str, Any]] = {name: {} for name in QueueName}
+    queues[QueueName.webhooks] = {
+        "attempts": 15,
+        "backoff_ms": 5_000,
+        "timeout_s": 60.0,
+        "concurrency": 16,
+    }
+    return queues
 
 
 _PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the point is to refuse it in production
@@ -156,8 +172,22 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     reconcile_quiet_s: float = Field(default=60.0, ge=0)
 
+    # Webhooks: signed with this secret (Standard Webhooks: `whsec_` and base64, as
+    # `datatasks webhook-secret` prints one). Unset: requests with a `callback_url` get a 422.
+    webhook_secret: SecretStr | None = None
+    # Hosts a `callback_url` may name, separated by commas: `*` (any host with a public
+    # address), a name (`hooks.example.com`), a suffix (`*.example.com`), an address or a
+    # network (`10.0.0.0/8`). A private, loopback or link-local address is only called when an
+    # entry other than `*` names it (or the host that resolves to it).
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    # Connecting and the whole exchange of one attempt; a receiver should answer fast and
+    # do its work later.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
     queues: dict[QueueName, QueueSettings] = Field(
-        default_factory=lambda: {name: QueueSettings() for name in QueueName}
+        default_factory=lambda: {
+            name: QueueSettings.model_validate(values) for name, values in _default_queues().items()
+        }
     )
 
     @model_validator(mode="before")
@@ -166,7 +196,12 @@ class Settings(BaseSettings):
         # `QUEUES__EXPORT__ATTEMPTS=5` must not drop the other queues' defaults.
         if isinstance(data, dict) and isinstance(data.get("queues"), dict):
             queues = {QueueName(k): v for k, v in data["queues"].items()}
-            data["queues"] = {name: queues.get(name, {}) for name in QueueName}
+            data["queues"] = {
+                name: given
+                if isinstance(given := queues.get(name, {}), QueueSettings)
+                else {**defaults, **given}
+                for name, defaults in _default_queues().items()
+            }
         return data
 
     @field_validator("api_keys", mode="before")
@@ -178,6 +213,30 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _usable_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        # Standard Webhooks: `whsec_` and the base64 of 24 to 64 random bytes.
+        if secret is not None:
+            text = secret.get_secret_value().removeprefix("whsec_")
+            try:
+                key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+            except ValueError:
+                key = b""
+            if not 24 <= len(key) <= 64:
+                raise ValueError(
+                    "WEBHOOK_SECRET must be whsec_ and the base64 of 24 to 64 random bytes "
+                    "(`datatasks webhook-secret` prints a new one)"
+                )
+        return secret
 
     @field_validator("api_keys")
     @classmethod

@@ -54,6 +54,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # Alembic narrates its set-up at INFO on every start; `migrate.done` says what matters.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # One line per webhook attempt is ours (webhook.delivered, ...); httpx would add another.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # The audit trail (erasures) is written whatever the level.
     logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     for name in ("uvicorn", "uvicorn.error"):

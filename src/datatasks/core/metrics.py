@@ -52,6 +52,12 @@ JOB_DURATION = Histogram(
     ["type", "outcome"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600),
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "datatasks_webhook_attempts",
+    "Webhook delivery attempts by outcome: delivered, failed (another attempt follows), "
+    "given_up (the last attempt failed, or the URL is not allowed)",
+    ["outcome"],
+)
 JOB_ROWS = Histogram(
     "datatasks_job_rows",
     "Records a completed job made, loaded or exported",

@@ -1,5 +1,5 @@
-"""Request id, access log and HTTP metrics, as a plain ASGI middleware (no per-request task
-overhead)."""
+"""Request id, access log and HTTP metrics (and a 405's whole Allow), as a plain ASGI middleware
+(no per-request task overhead)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatasks.core.metrics import observe_request
@@ -54,6 +55,8 @@ class RequestContextMiddleware:
                 responded = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                if status == 405:
+                    message["headers"] = _with_allow(message["headers"], scope)
             await send(message)
 
         token = _REQUEST_ID.set(request_id)
@@ -87,6 +90,34 @@ class RequestContextMiddleware:
                 # and other in-process callers share the context).
                 structlog.contextvars.unbind_contextvars("job_id")
                 _REQUEST_ID.reset(token)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(scope: Scope) -> list[str]:
+    """Every method the request's path answers, asking the app's routes as the router would.
+    The router's own Allow names only the first route of the path it finds (`HEAD` for a
+    download, which is declared GET and HEAD by two routes; `GET` for a dataset, also DELETE)."""
+    router = getattr(scope.get("app"), "router", None)
+    probe: Scope = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", "")}
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**probe, "method": method})[0] is Match.FULL
+            for route in getattr(router, "routes", ())
+        )
+    ]
+
+
+def _with_allow(headers: list[tuple[bytes, bytes]], scope: Scope) -> list[tuple[bytes, bytes]]:
+    """A 405's headers, its Allow replaced by every method its path answers (RFC 9110 15.5.6)."""
+    methods = allowed_methods(scope)
+    if not methods:
+        return headers
+    kept = [(name, value) for name, value in headers if name.lower() != b"allow"]
+    return [*kept, (b"allow", ", ".join(methods).encode())]
 
 
 def _request_id(scope: Scope) -> str:

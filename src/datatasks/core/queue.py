@@ -131,6 +131,26 @@ class Queues:
                 ]
             )
 
+    async def enqueue_deliveries(self, deliveries: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+        """Add webhook deliveries - (delivery id, job id, event) - to the webhooks queue in one
+        round trip; the queue job id is the delivery's, so a second add is a no-op."""
+        name = QueueName.webhooks
+        async with self._redis():
+            await self.get(name).addBulk(
+                [
+                    {
+                        "name": "webhook",
+                        "data": {
+                            "delivery_id": str(delivery_id),
+                            "job_id": str(job_id),
+                            "event": event,
+                        },
+                        "opts": job_options(self._settings, name, delivery_id),
+                    }
+                    for delivery_id, job_id, event in deliveries
+                ]
+            )
+
     async def requeue(self, name: QueueName, job: QueuedJob) -> None:
         """Enqueue a job again under the same id: the old queue job (failed, or finished and
         kept) is removed first, since an add with an existing id does nothing."""

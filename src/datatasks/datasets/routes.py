@@ -21,6 +21,7 @@ router = APIRouter(tags=["datasets"])
 
 @router.get(
     "/datasets",
+    operation_id="listDatasets",
     response_model=DatasetPage,
     responses=responses(422, 503),
     summary="Datasets, newest first",
@@ -48,6 +49,7 @@ async def list_datasets(
 
 @router.get(
     "/datasets/{dataset_id}",
+    operation_id="getDataset",
     response_model=DatasetOut,
     responses=responses(404, 409, 422, 503),
     summary="A dataset: its fields, size, the job that made it, and a sample of its records",
@@ -64,6 +66,7 @@ async def get_dataset(
 
 @router.get(
     "/datasets/{dataset_id}/profile",
+    operation_id="getDatasetProfile",
     response_model=DatasetProfile,
     responses=responses(404, 409, 503),
     summary="Each field's inferred type, nulls, distinct values, quantiles, top values, and "
@@ -75,6 +78,7 @@ async def profile_dataset(dataset_id: str, pool: PoolDep) -> DatasetProfile:
 
 @router.delete(
     "/datasets/{dataset_id}",
+    operation_id="eraseDataset",
     status_code=202,
     response_model=JobAccepted,
     responses=responses(404, 409, 503),

@@ -15,6 +15,7 @@ from datatasks.core.config import QueueName
 from datatasks.core.errors import Conflict, Gone, InvalidParameters, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
+from datatasks.core.openapi import file_content
 from datatasks.core.problems import responses
 from datatasks.deps import BacklogDep, SessionDep, SettingsDep, StorageDep, WriterDep
 from datatasks.exports.locations import download_path, export_key
@@ -25,6 +26,7 @@ from datatasks.jobs.schemas import JobAccepted, accepted
 from datatasks.jobs.writer import NewJob
 from datatasks.models import DatasetState, JobStatus, JobType
 from datatasks.storage.links import issue_link, serve, verify
+from datatasks.webhooks.targets import accept_callback
 
 router = APIRouter(tags=["exports"])
 
@@ -36,6 +38,7 @@ class DownloadLink(BaseModel):
 
 @router.post(
     "/export",
+    operation_id="createExport",
     status_code=202,
     response_model=JobAccepted,
     responses=responses(400, 409, 413, 415, 422, 503),
@@ -47,22 +50,26 @@ async def export(
     response: Response,
     writer: WriterDep,
     backlog: BacklogDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JobAccepted:
+    await accept_callback(body.callback_url, settings)
     if body.dataset_id is not None:
         state = await writer.dataset_state(body.dataset_id)
         if state is None:
             raise InvalidParameters(["body", "dataset_id"], "no dataset with this id")
         if state is DatasetState.erasing:
             raise Conflict(f"dataset {body.dataset_id} is being erased")
-    params = body.model_dump(mode="json")
+    payload = body.model_dump(mode="json")
+    params = body.model_dump(mode="json", exclude={"callback_url"})
     job = await writer.submit(
         NewJob(
             JobType.export,
             orjson.dumps(params).decode(),
             total=0,
-            idempotency=IdempotencyKey.of(idempotency_key, params),
+            idempotency=IdempotencyKey.of(idempotency_key, payload),
             request_id=current_request_id(),
+            callback_url=body.callback_url,
         ),
         refusal=backlog.refusal(QueueName.export),
     )
@@ -99,6 +106,7 @@ async def _finished_export(session: SessionDep, job_id: str) -> _ExportFile:
 
 @router.post(
     "/exports/{job_id}/link",
+    operation_id="createExportLink",
     response_model=DownloadLink,
     responses=responses(404, 409, 410, 503),
     summary="A fresh download link for a finished export",
@@ -118,12 +126,34 @@ async def new_link(
     return DownloadLink(download_url=url, expires_at=expires_at)
 
 
+# What a download's Content-Type can be: each format's (ExportFormat.content_type), or gzip's.
+DOWNLOAD_MEDIA_TYPES = (
+    "text/csv",
+    "application/json",
+    "application/x-ndjson",
+    "application/vnd.apache.parquet",
+    "application/gzip",
+)
+
+
 @router.get(
     "/exports/{job_id}/download",
+    operation_id="downloadExport",
     response_class=FileResponse,
     responses={
-        200: {"description": "the file; Range requests are supported", "content": {"*/*": {}}},
-        307: {"description": "redirect to the file in object storage"},
+        200: {
+            "description": "the file, as its format's media type (gzipped: application/gzip); "
+            "Range requests are supported",
+            "content": file_content(*DOWNLOAD_MEDIA_TYPES),
+        },
+        206: {
+            "description": "the bytes a Range header asked for (several: multipart/byteranges)",
+            "content": file_content(*DOWNLOAD_MEDIA_TYPES, "multipart/byteranges"),
+        },
+        307: {
+            "description": "redirect to the file in object storage",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
         **responses(403, 404, 409, 410),
     },
     summary="Download a finished export (the link in its status)",

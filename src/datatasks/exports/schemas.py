@@ -22,6 +22,7 @@ from datatasks.core.storable import StorableRequest
 from datatasks.exports.masking import MaskRule
 from datatasks.generation.base import as_utc
 from datatasks.models.dataset import RecordType
+from datatasks.webhooks.targets import CallbackUrl
 
 
 class ExportFormat(StrEnum):
@@ -111,6 +112,7 @@ class ExportRequest(StorableRequest):
         description="fields to keep, in this order; default: the datasets' schema order",
     )
     compression: Compression = Compression.none
+    callback_url: CallbackUrl | None = None
     filename: str | None = Field(
         default=None, min_length=1, max_length=200, description="download name (sanitized)"
     )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from typing import Any
 
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from datatasks.core.config import QueueName
-from datatasks.core.errors import Conflict, InvalidParameters, NotFound
+from datatasks.core.errors import Conflict, InvalidParameters, JobFailed, NotFound
 from datatasks.core.limits import require_json
 from datatasks.core.middleware import current_request_id
 from datatasks.core.problems import responses
@@ -18,18 +21,22 @@ from datatasks.datasets import service as datasets
 from datatasks.deps import BacklogDep, PoolDep, SettingsDep, WriterDep
 from datatasks.generation.examples import examples
 from datatasks.generation.fields import ReferenceField, catalogue
-from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateRequest
+from datatasks.generation.generator import Source, generate_json_rows
+from datatasks.generation.schemas import MAX_SEED, FieldTypeInfo, GenerateParams, GenerateRequest
 from datatasks.generation.sizing import REFERENCE_MAX_VALUES
+from datatasks.generation.task import parse_source, reference_values
 from datatasks.jobs.idempotency import IdempotencyKey, IdempotencyKeyHeader
 from datatasks.jobs.schemas import JobAccepted, accepted
 from datatasks.jobs.writer import JobWriter, NewJob
 from datatasks.models import JobStatus, JobType
+from datatasks.webhooks.targets import accept_callback
 
 router = APIRouter(prefix="/generate", tags=["generation"])
 
 
 @router.post(
     "",
+    operation_id="createGeneration",
     status_code=202,
     response_model=JobAccepted,
     responses=responses(400, 409, 413, 415, 422, 503),
@@ -52,13 +59,14 @@ async def generate(
             kind="less_than_equal",
         )
     payload = body.model_dump(mode="json")
+    await accept_callback(body.callback_url, settings)
     if body.like is not None:
         body = await _like(body, pool)
     await _check_references(body, writer)
     seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
     # Stored with its seed fixed, so a retry makes the same records (see GenerateParams).
     # A lookalike is stored with the fields its profile gave: the job needs nothing else.
-    params = {**body.model_dump(mode="json", exclude={"like"}), "seed": seed}
+    params = {**body.model_dump(mode="json", exclude={"like", "callback_url"}), "seed": seed}
     job = await writer.submit(
         NewJob(
             JobType.generate,
@@ -66,10 +74,79 @@ async def generate(
             total=body.count,
             idempotency=IdempotencyKey.of(idempotency_key, payload),
             request_id=current_request_id(),
+            callback_url=body.callback_url,
         ),
         refusal=backlog.refusal(QueueName.generation),
     )
     return accepted(response, job.job_id, job.status)
+
+
+# A preview is answered at once, inside the request: a page of records, not a dataset.
+PREVIEW_MAX = 100
+# The longest a preview reads a referenced dataset's values.
+PREVIEW_READ_S = 10.0
+
+
+class GenerationPreview(BaseModel):
+    seed: int = Field(description="the seed used: pass it to POST /generate for these records")
+    count: int
+    records: list[dict[str, Any]] = Field(
+        description="exactly the first `count` records POST /generate makes with this body and seed"
+    )
+
+
+@router.post(
+    "/preview",
+    operation_id="previewGeneration",
+    response_model=GenerationPreview,
+    responses=responses(400, 409, 413, 415, 422, 503),
+    dependencies=[Depends(require_json)],
+    summary="Make up to 100 records of a schema at once, without a job",
+)
+async def preview(
+    body: GenerateRequest, settings: SettingsDep, pool: PoolDep, writer: WriterDep
+) -> Response:
+    if body.count > PREVIEW_MAX:
+        raise InvalidParameters(
+            ["body", "count"],
+            f"at most {PREVIEW_MAX} records in a preview; POST /generate makes more",
+            kind="less_than_equal",
+        )
+    if body.callback_url is not None:
+        raise InvalidParameters(
+            ["body", "callback_url"], "a preview is answered at once: there is no job to tell"
+        )
+    if body.like is not None:
+        body = await _like(body, pool)
+    await _check_references(body, writer)
+    seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    params = GenerateParams.model_validate(
+        {**body.model_dump(mode="json", exclude={"like"}), "seed": seed}
+    )
+    sources: dict[str, Source] = {}
+    for spec in params.fields:
+        if isinstance(spec, ReferenceField):
+            try:
+                async with asyncio.timeout(PREVIEW_READ_S), pool.acquire() as conn:
+                    texts = await reference_values(conn, spec)
+            except JobFailed as exc:
+                raise InvalidParameters(
+                    ["body", "fields", params.fields.index(spec), "reference"], str(exc)
+                ) from None
+            sources[spec.name] = parse_source(spec, texts)
+    rows = await run_in_threadpool(
+        generate_json_rows,
+        params.fields,
+        seed,
+        0,
+        params.count,
+        locale=params.locale,
+        count=params.count,
+        sources=sources,
+    )
+    # The records are JSON texts already: joined, not parsed and dumped again.
+    content = f'{{"seed":{seed},"count":{len(rows)},"records":[{",".join(rows)}]}}'
+    return Response(content, media_type="application/json")
 
 
 async def _like(body: GenerateRequest, pool: asyncpg.Pool) -> GenerateRequest:
@@ -121,7 +198,12 @@ async def _check_references(body: GenerateRequest, writer: JobWriter) -> None:
             )
 
 
-@router.get("/types", response_model=list[FieldTypeInfo], summary="The field types and options")
+@router.get(
+    "/types",
+    operation_id="listFieldTypes",
+    response_model=list[FieldTypeInfo],
+    summary="The field types and options",
+)
 async def field_types() -> list[FieldTypeInfo]:
     return _FIELD_TYPES
 

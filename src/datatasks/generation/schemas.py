@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from datatasks.core.config import Settings
 from datatasks.core.storable import StorableRequest
 from datatasks.generation.base import INT64_MAX, INT64_MIN
 from datatasks.generation.fields import (
@@ -37,8 +38,11 @@ from datatasks.generation.generator import DependencyCycle, dependencies, evalua
 from datatasks.generation.locales import DEFAULT_LOCALE, Locale
 from datatasks.generation.sizing import MAX_RECORD_BYTES, record_bytes
 from datatasks.models.dataset import RecordType
+from datatasks.webhooks.targets import CallbackUrl
 
 MAX_SEED = 2**63 - 1
+# GENERATE_MAX_COUNT's default: records per job.
+DEFAULT_MAX_COUNT: int = Settings.model_fields["generate_max_count"].default
 
 
 class Like(BaseModel):
@@ -80,8 +84,15 @@ class GenerateRequest(StorableRequest):
     )
 
     record_type: RecordType
-    # The configurable upper bound is checked by the route (it comes from settings).
-    count: StrictInt = Field(ge=1, examples=[100_000])
+    # The upper bound is a setting, so the route checks it; the schema shows the default, and
+    # the served document this service's own (core/openapi.py).
+    count: StrictInt = Field(
+        ge=1,
+        examples=[100_000],
+        json_schema_extra={"maximum": DEFAULT_MAX_COUNT},
+        description="records to make: at most the service's GENERATE_MAX_COUNT "
+        f"({DEFAULT_MAX_COUNT:,} unless configured otherwise)",
+    )
     seed: StrictInt | None = Field(
         default=None, ge=0, le=MAX_SEED, description="same seed, same records; random if absent"
     )
@@ -99,6 +110,7 @@ class GenerateRequest(StorableRequest):
         description="instead of `fields`: records shaped like an existing dataset's (its "
         "profile's generate_fields)",
     )
+    callback_url: CallbackUrl | None = None
 
     @model_validator(mode="after")
     def _fields_or_like(self) -> Self:

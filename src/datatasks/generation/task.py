@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 import structlog
 
@@ -76,51 +77,57 @@ _REFERENCED = """
 """
 
 
-def _parsed(spec: ReferenceField, texts: list[str]) -> Source:
+def parse_source(spec: ReferenceField, texts: list[str]) -> Source:
     return Source.of(spec, [orjson.loads(t) for t in texts])
 
 
 async def _sources(job: RunningJob, fields: Sequence[FieldSpec]) -> dict[str, Source]:
-    """The values every reference field draws from, read once per delivery. The same rows in
-    the same order on every delivery, so a retried job makes the same references."""
-    sources: dict[str, Source] = {}
+    """The values every reference field draws from, read once per delivery."""
     loop = asyncio.get_running_loop()
+    sources: dict[str, Source] = {}
     for spec in fields:
-        if not isinstance(spec, ReferenceField):
-            continue
-        texts: list[str] = []
-        async with job.ctx.step(job.conn), job.conn.transaction(readonly=True):
-            state = await partitions.lock_for_reading(job.conn, spec.dataset_id)
-            if state is not DatasetState.active:
-                raise JobFailed(
-                    f"field {spec.name!r}: dataset {spec.dataset_id} is "
-                    + ("gone" if state is None else state.value)
-                )
-            # A cursor holds one batch of rows at a time, not the dataset's as asyncpg records.
-            query = _REFERENCED.format(table=partitions.table(spec.dataset_id))
-            cursor = job.conn.cursor(query, spec.field, prefetch=10_000)
-            async for row in cursor:
-                texts.append(row[0])
-        if not texts:
-            raise JobFailed(
-                f"field {spec.name!r}: dataset {spec.dataset_id} has no records with a value"
-                f" for {spec.field!r}"
-            )
-        if len(texts) > REFERENCE_MAX_VALUES:
-            raise JobFailed(
-                f"field {spec.name!r}: dataset {spec.dataset_id} has {len(texts)} values;"
-                f" references draw from at most {REFERENCE_MAX_VALUES}"
-            )
-        if (longest := max(len(t.encode()) for t in texts)) > REFERENCE_VALUE_BYTES:
-            raise JobFailed(
-                f"field {spec.name!r}: a value of {spec.field!r} takes {longest} bytes;"
-                f" references take values up to {REFERENCE_VALUE_BYTES}"
-            )
-        # Parsing a million values takes a while: off the event loop, which keeps the job's
-        # lock renewed meanwhile.
-        sources[spec.name] = await loop.run_in_executor(job.ctx.cpu, _parsed, spec, texts)
-        log.info("generation.references_loaded", field=spec.name, values=len(texts))
+        if isinstance(spec, ReferenceField):
+            async with job.ctx.step(job.conn):
+                texts = await reference_values(job.conn, spec)
+            # Parsing a million values takes a while: off the event loop, which keeps the
+            # job's lock renewed meanwhile.
+            sources[spec.name] = await loop.run_in_executor(job.ctx.cpu, parse_source, spec, texts)
+            log.info("generation.references_loaded", field=spec.name, values=len(texts))
     return sources
+
+
+async def reference_values(conn: asyncpg.Connection, spec: ReferenceField) -> list[str]:
+    """A reference field's values (JSON texts): the same rows in the same order on every
+    read, so a retried job - or a preview - makes the same references. JobFailed when the
+    dataset cannot be drawn from."""
+    texts: list[str] = []
+    async with conn.transaction(readonly=True):
+        state = await partitions.lock_for_reading(conn, spec.dataset_id)
+        if state is not DatasetState.active:
+            raise JobFailed(
+                f"field {spec.name!r}: dataset {spec.dataset_id} is "
+                + ("gone" if state is None else state.value)
+            )
+        # A cursor holds one batch of rows at a time, not the dataset's as asyncpg records.
+        query = _REFERENCED.format(table=partitions.table(spec.dataset_id))
+        async for row in conn.cursor(query, spec.field, prefetch=10_000):
+            texts.append(row[0])
+    if not texts:
+        raise JobFailed(
+            f"field {spec.name!r}: dataset {spec.dataset_id} has no records with a value"
+            f" for {spec.field!r}"
+        )
+    if len(texts) > REFERENCE_MAX_VALUES:
+        raise JobFailed(
+            f"field {spec.name!r}: dataset {spec.dataset_id} has {len(texts)} values;"
+            f" references draw from at most {REFERENCE_MAX_VALUES}"
+        )
+    if (longest := max(len(t.encode()) for t in texts)) > REFERENCE_VALUE_BYTES:
+        raise JobFailed(
+            f"field {spec.name!r}: a value of {spec.field!r} takes {longest} bytes;"
+            f" references take values up to {REFERENCE_VALUE_BYTES}"
+        )
+    return texts
 
 
 async def _fill(job: RunningJob, dataset: JobDataset, params: GenerateParams) -> None:

@@ -27,13 +27,24 @@ class Health(BaseModel):
 
 
 # HEAD too: load balancers and uptime checkers probe with it.
-@router.get("/live", response_model=Health)
+@router.get(
+    "/live",
+    operation_id="checkLiveness",
+    response_model=Health,
+    summary="Whether the process answers",
+)
 @router.head("/live", include_in_schema=False)
 async def live() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Health, responses=responses(503))
+@router.get(
+    "/ready",
+    operation_id="checkReadiness",
+    response_model=Health,
+    responses=responses(503),
+    summary="Whether its dependencies answer: Postgres (and its schema) and Redis",
+)
 @router.head("/ready", include_in_schema=False)
 async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> Health:
     schema: str | None = None
@@ -69,9 +80,15 @@ async def ready(request: Request, settings: SettingsDep, queues: QueuesDep) -> H
 
 @metrics_router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics of this API (all its processes) and the queues' depth",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"}},
+    responses={
+        200: {
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        }
+    },
 )
 async def metrics(settings: SettingsDep, queues: QueuesDep) -> Response:
     extra = []

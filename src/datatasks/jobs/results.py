@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+from datatasks.exports.masking import RuleName, TruncateTo
 
 
 class GenerationResult(BaseModel):
@@ -58,6 +60,23 @@ class FileErased(BaseModel):
     datasets: list[uuid.UUID] = Field(description="the erased datasets whose rows it held")
 
 
+class AppliedMask(BaseModel):
+    """A mask as an export applied it to one field (exports/masking.py's describe_mask): its
+    rule and the options in effect. Options of other rules are left out, not null."""
+
+    field: str
+    rule: RuleName
+    algorithm: Literal["hmac-sha256"] | None = Field(default=None, description="hash")
+    to: TruncateTo | None = Field(default=None, description="truncate, dates: to the first of")
+    keep: int | None = Field(default=None, description="truncate, text: characters kept")
+    prefix: int | None = Field(default=None, description="truncate, IPv4: network bits kept")
+    prefix6: int | None = Field(default=None, description="truncate, IPv6: network bits kept")
+
+    @model_serializer(mode="wrap")
+    def _only_in_effect(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {name: value for name, value in handler(self).items() if value is not None}
+
+
 class ExportResult(BaseModel):
     rows: int
     datasets: list[DatasetRead] = Field(
@@ -80,7 +99,7 @@ class ExportResult(BaseModel):
     format: str
     compression: str
     fields: list[str]
-    masked: list[dict[str, Any]] = Field(
+    masked: list[AppliedMask] = Field(
         default_factory=list,
         description="the masks applied: per field, its rule and the options in effect",
     )

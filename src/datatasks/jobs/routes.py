@@ -17,6 +17,7 @@ router = APIRouter(tags=["jobs"])
 
 @router.get(
     "/status/{job_id}",
+    operation_id="getJobStatus",
     response_model=JobOut,
     responses=responses(404, 503),
     summary="A job's status, progress and result",
@@ -28,6 +29,7 @@ async def get_status(job_id: str, session: SessionDep) -> JobOut:
 
 @router.get(
     "/jobs",
+    operation_id="listJobs",
     response_model=JobPage,
     responses=responses(422, 503),
     summary="Jobs, newest first; `status=failed` is the dead-letter list",
@@ -47,6 +49,7 @@ async def list_jobs(
 
 @router.post(
     "/jobs/{job_id}/cancel",
+    operation_id="cancelJob",
     response_model=JobOut,
     responses=responses(404, 409, 503),
     summary="Cancel a pending job at once, a running one at its next chunk",
@@ -57,6 +60,7 @@ async def cancel_job(job_id: str, session: SessionDep, queues: QueuesDep) -> Job
 
 @router.post(
     "/jobs/{job_id}/retry",
+    operation_id="retryJob",
     status_code=202,
     response_model=JobOut,
     responses=responses(404, 409, 503),

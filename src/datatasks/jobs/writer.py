@@ -62,6 +62,8 @@ class NewJob:
     total: int
     idempotency: IdempotencyKey | None = None
     request_id: str | None = None
+    # Told when the job ends (a webhook).
+    callback_url: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
@@ -82,9 +84,10 @@ _Batch = list[tuple[NewJob, "asyncio.Future[Submitted]"]]
 # left out by ON CONFLICT, and the outbox only takes the rows actually inserted.
 _INSERT = """
 WITH new AS (
-    INSERT INTO jobs (id, type, params, progress_total, idempotency_key, idempotency_fingerprint)
+    INSERT INTO jobs (id, type, params, progress_total, idempotency_key, idempotency_fingerprint,
+                      callback_url)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bigint[], $5::text[],
-                         $6::text[])
+                         $6::text[], $10::text[])
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
 ), queued AS (
@@ -300,6 +303,7 @@ async def insert_jobs(conn: asyncpg.Connection, jobs: list[NewJob], channel: str
         [QUEUE_OF[j.job_type].value for j in jobs],
         [j.request_id for j in jobs],
         channel,
+        [j.callback_url for j in jobs],
     )
     return set(row["inserted"])
 

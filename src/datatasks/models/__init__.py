@@ -12,12 +12,14 @@ from datatasks.models.dataset import (
 from datatasks.models.job import Job, JobStatus, JobType
 from datatasks.models.outbox import OutboxEntry
 from datatasks.models.upload import Upload
+from datatasks.models.webhook import DeliveryStatus, WebhookDelivery
 
 __all__ = [
     "Base",
     "Dataset",
     "DatasetSource",
     "DatasetState",
+    "DeliveryStatus",
     "ExportDataset",
     "Job",
     "JobStatus",
@@ -25,5 +27,6 @@ __all__ = [
     "OutboxEntry",
     "Record",
     "Upload",
+    "WebhookDelivery",
     "partition_name",
 ]

@@ -105,6 +105,8 @@ class FileTarget(BaseTarget):  # type: ignore[misc]
 FORM_FIELD_BYTES = 1024
 # A schema names every column it types: room for some hundreds.
 SCHEMA_BYTES = 64 * 1024
+# Fields allowed more than FORM_FIELD_BYTES.
+_FIELD_BYTES = {"schema": SCHEMA_BYTES, "callback_url": 2_048 * 4}
 MAX_SKIP_ROWS = 10_000
 MAX_NULL_VALUES = 32
 MAX_NULL_VALUE = 64
@@ -114,9 +116,7 @@ class _SmallValue(ValueTarget):  # type: ignore[misc]
     """A form field given once: a repeat would be appended to the first (`ab` + `cd`)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(
-            validator=MaxSizeValidator(SCHEMA_BYTES if name == "schema" else FORM_FIELD_BYTES)
-        )
+        super().__init__(validator=MaxSizeValidator(_FIELD_BYTES.get(name, FORM_FIELD_BYTES)))
         self._name = name
         self._parts = 0
 
@@ -130,7 +130,7 @@ class _SmallValue(ValueTarget):  # type: ignore[misc]
 # read the file (the encoding, and the CSV options).
 FORM_FIELDS = (
     "record_type", "dataset_name", "encoding", "delimiter", "quotechar", "header", "ragged",
-    "skip_rows", "comment", "null_values", "schema",
+    "skip_rows", "comment", "null_values", "schema", "callback_url",
 )  # fmt: skip
 MAX_COMMENT = 8
 

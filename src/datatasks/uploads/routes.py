@@ -10,6 +10,7 @@ import orjson
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.parser import (
@@ -29,6 +30,7 @@ from datatasks.core.errors import (
     UnsupportedMediaType,
 )
 from datatasks.core.middleware import current_request_id
+from datatasks.core.openapi import file_content
 from datatasks.core.problems import responses
 from datatasks.core.storable import NO_NUL
 from datatasks.deps import BacklogDep, PoolDep, SettingsDep, StorageDep
@@ -60,12 +62,15 @@ from datatasks.uploads.sniff import (
     UnsupportedContent,
     UploadFormat,
 )
+from datatasks.webhooks.targets import CallbackUrl, accept_callback
 
 router = APIRouter(tags=["uploads"])
 log = structlog.stdlib.get_logger("datatasks.uploads")
 
 _RECORD_TYPE = re.compile(RECORD_TYPE_PATTERN)
 # multipart/form-data with a `file` part and optional text fields, for the OpenAPI document.
+# The CSV options' defaults are in words, not `default`: a generated client sends a documented
+# default as if it were given, and a CSV option given with a JSON file is a 422.
 _FORM_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -84,6 +89,14 @@ _FORM_SCHEMA = {
                             "default": "upload",
                         },
                         "dataset_name": {"type": "string", "maxLength": 255},
+                        "callback_url": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 2_048,
+                            "format": "uri",
+                            "description": "told when the job ends: the service POSTs the "
+                            "job's status document here, signed per Standard Webhooks",
+                        },
                         "delimiter": {
                             "type": "string",
                             "minLength": 1,
@@ -96,21 +109,20 @@ _FORM_SCHEMA = {
                             "type": "string",
                             "minLength": 1,
                             "maxLength": 1,
-                            "default": '"',
+                            "description": 'CSV: the quote character (by default ")',
                         },
                         "header": {
                             "type": "string",
                             "enum": ["true", "false"],
-                            "default": "true",
                             "description": "CSV: false when the first row is data (columns "
-                            "are then column_1..n)",
+                            "are then column_1..n); by default true",
                         },
                         "skip_rows": {
                             "type": "integer",
                             "minimum": 0,
                             "maximum": MAX_SKIP_ROWS,
-                            "default": 0,
-                            "description": "CSV: lines before the header to skip (a preamble)",
+                            "description": "CSV: lines before the header to skip (a preamble); "
+                            "by default 0",
                         },
                         "comment": {
                             "type": "string",
@@ -121,9 +133,9 @@ _FORM_SCHEMA = {
                         "ragged": {
                             "type": "string",
                             "enum": [r.value for r in Ragged],
-                            "default": "reject",
                             "description": "CSV rows of another width than the header: "
-                            "rejected; short ones padded with nulls; or also long ones cut",
+                            "rejected; short ones padded with nulls; or also long ones cut (by "
+                            "default reject)",
                         },
                         "null_values": {
                             "type": "string",
@@ -175,8 +187,21 @@ def _check_declared(
 _TAIL = 128
 
 
+_CALLBACK_URL: TypeAdapter[str] = TypeAdapter(CallbackUrl)
+
+
+def _callback_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return _CALLBACK_URL.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidParameters(["body", "callback_url"], exc.errors()[0]["msg"]) from None
+
+
 @router.post(
     "/upload",
+    operation_id="createUpload",
     status_code=202,
     response_model=UploadAccepted,
     responses=responses(400, 413, 415, 422, 503, 507),
@@ -245,6 +270,8 @@ async def upload(
                 raise InvalidParameters(["body", "dataset_name"], "at most 255 characters")
             if dataset_name is not None and "\0" in dataset_name:
                 raise InvalidParameters(["body", "dataset_name"], NO_NUL)
+            callback_url = _callback_url(form.value("callback_url"))
+            await accept_callback(callback_url, settings)
     except UnexpectedPartException as exc:
         raise InvalidParameters(
             ["body", exc.part_name],
@@ -286,6 +313,7 @@ async def upload(
             "dataset_name": dataset_name,
             # Only what was given: a repeat of an earlier upload keeps its fingerprint.
             **({"encoding": encoding} if (encoding := form.value("encoding")) else {}),
+            **({"callback_url": callback_url} if callback_url else {}),
             **csv_options,
         },
     )
@@ -294,7 +322,9 @@ async def upload(
         pool,
         settings,
         storage,
-        StoredUpload(upload_id, key, target.filename, target.size, target.sha256, params),
+        StoredUpload(
+            upload_id, key, target.filename, target.size, target.sha256, params, callback_url
+        ),
         idempotency=idempotency,
         request_id=current_request_id(),
     )
@@ -313,13 +343,22 @@ async def upload(
 
 @router.get(
     "/uploads/{upload_id}/rejects",
+    operation_id="downloadRejects",
     response_class=FileResponse,
     responses={
         200: {
-            "description": "the rejected rows, one JSON object per line",
-            "content": {"application/x-ndjson": {}},
+            "description": "the rejected rows, one JSON object per line (NDJSON); Range "
+            "requests are supported",
+            "content": file_content("application/x-ndjson"),
         },
-        307: {"description": "redirect to the file in object storage"},
+        206: {
+            "description": "the bytes a Range header asked for (several: multipart/byteranges)",
+            "content": file_content("application/x-ndjson", "multipart/byteranges"),
+        },
+        307: {
+            "description": "redirect to the file in object storage",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
         **responses(403, 404),
     },
     summary="Download the rows an ingest job rejected (the link in its result)",

@@ -53,6 +53,7 @@ class StoredUpload:
     size: int
     sha256: str
     params: IngestParams
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ async def _accept(
             total=upload.size,
             idempotency=idempotency,
             request_id=request_id,
+            callback_url=upload.callback_url,
         )
         # The transaction's id: after a failed COMMIT, Postgres can say what became of it.
         xid: str = await conn.fetchval(

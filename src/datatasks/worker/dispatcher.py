@@ -40,6 +40,15 @@ LIMIT $1
 FOR UPDATE OF o SKIP LOCKED
 """  # noqa: S608 - the summary keys are constants
 
+# Webhook deliveries the `job_changed` trigger wrote (migration 0005), not yet in their queue.
+_TAKE_DELIVERIES = """
+SELECT id, job_id, event FROM webhook_deliveries
+WHERE NOT dispatched
+ORDER BY created_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
 
 class Dispatcher:
     def __init__(self, settings: Settings, pool: asyncpg.Pool, queues: Queues) -> None:
@@ -67,6 +76,8 @@ class Dispatcher:
         """Dispatch until the outbox is empty (or a round fails: the next wake-up retries)."""
         try:
             while await self.dispatch_once() == self._settings.dispatch_batch:
+                pass
+            while await self.dispatch_deliveries() == self._settings.dispatch_batch:
                 pass
         except Exception as exc:
             if is_db_unavailable(exc) or isinstance(exc, DependencyUnavailable | OSError):
@@ -102,6 +113,23 @@ class Dispatcher:
             DISPATCH_DELAY.observe(float(row["waited_s"]))
         waited = max(float(r["waited_s"]) for r in rows)
         log.debug("dispatch.done", jobs=len(rows), oldest_waited_s=round(waited, 4))
+        return len(rows)
+
+    async def dispatch_deliveries(self) -> int:
+        """One round of webhook deliveries to the webhooks queue, as `dispatch_once` does jobs."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            rows = await conn.fetch(_TAKE_DELIVERIES, self._settings.dispatch_batch)
+            if not rows:
+                return 0
+            await self._queues.enqueue_deliveries(
+                [(r["id"], r["job_id"], r["event"]) for r in rows]
+            )
+            await conn.execute(
+                "UPDATE webhook_deliveries SET dispatched = true WHERE id = ANY($1::uuid[])",
+                [r["id"] for r in rows],
+            )
+        log.debug("dispatch.deliveries", deliveries=len(rows))
         return len(rows)
 
     async def _listen(self) -> None:

@@ -22,9 +22,11 @@ from datatasks.core.queue import Queues, connection_options
 from datatasks.generation import locales
 from datatasks.jobs.execution import Handler, TaskContext
 from datatasks.storage import create_storage
+from datatasks.webhooks.delivery import Sender
+from datatasks.worker.deliveries import DeliveryProcessor
 from datatasks.worker.dispatcher import Dispatcher
 from datatasks.worker.handlers import HANDLERS
-from datatasks.worker.processor import Processor
+from datatasks.worker.processor import Processor, QueueProcessor
 from datatasks.worker.reconciler import run_reconciler
 from datatasks.worker.redis_watch import watch_redis
 
@@ -81,7 +83,12 @@ async def run_worker(
     supervisor restarts the worker.
     """
     stop = stop or asyncio.Event()
-    slots = sum(concurrency or settings.queue(q).concurrency for q in queues)
+    # Job slots: each holds a connection and a CPU thread while it runs. Webhook attempts
+    # wait on the network and touch Postgres only briefly: they share two connections.
+    slots = sum(
+        concurrency or settings.queue(q).concurrency for q in queues if q is not QueueName.webhooks
+    )
+    slots = max(slots, 1) + (2 if QueueName.webhooks in queues else 0)
     async with AsyncExitStack() as resources:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -117,10 +124,15 @@ async def _consume(
     stop: asyncio.Event,
     handlers: Mapping[QueueName, Handler],
 ) -> int:
-    processors: list[Processor] = []
+    processors: list[QueueProcessor] = []
     workers: list[bullmq.Worker] = []
+    sender = Sender(settings)
     for queue in queues:
-        processor = Processor(ctx, queue, handlers[queue])
+        processor: QueueProcessor
+        if queue is QueueName.webhooks:
+            processor = DeliveryProcessor(ctx, sender)
+        else:
+            processor = Processor(ctx, queue, handlers[queue])
         worker = bullmq.Worker(queue.value, processor, worker_options(settings, queue, concurrency))
         _listen(worker, processor)
         processors.append(processor)
@@ -150,11 +162,12 @@ async def _consume(
     for task in (reconciler, dispatcher, *runs):
         task.cancel()
     await asyncio.gather(reconciler, dispatcher, watch, *runs, return_exceptions=True)
+    await sender.close()
     log.info("worker.stopped")
     return 1 if crashed else 0
 
 
-def _listen(worker: bullmq.Worker, processor: Processor) -> None:
+def _listen(worker: bullmq.Worker, processor: QueueProcessor) -> None:
     """bullmq reports trouble only through events; unheard, it is silent."""
     worker.on("active", processor.on_active)
     worker.on("lockRenewalFailed", processor.on_lock_renewal_failed)
@@ -166,7 +179,10 @@ def _listen(worker: bullmq.Worker, processor: Processor) -> None:
 
 
 async def _shutdown(
-    settings: Settings, workers: list[bullmq.Worker], processors: list[Processor], producer: Queues
+    settings: Settings,
+    workers: list[bullmq.Worker],
+    processors: list[QueueProcessor],
+    producer: Queues,
 ) -> None:
     """Stop fetching, but keep the connections and lock renewal alive while running jobs get
     the grace period; release the rest; only then close. (bullmq's close() stops renewing
@@ -193,7 +209,7 @@ async def _shutdown(
         await processor.release_unstarted(producer.get(processor.queue))
 
 
-async def _drained(processors: list[Processor], timeout_s: float) -> bool:
+async def _drained(processors: list[QueueProcessor], timeout_s: float) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while any(p.inflight for p in processors):

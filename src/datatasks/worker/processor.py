@@ -41,24 +41,15 @@ class _Running:
         self.task.cancel()
 
 
-class Processor:
-    """The bullmq processor for one queue.
+class QueueProcessor:
+    """What every bullmq processor of ours shares: deliveries run as tasks of their own (so a
+    timeout, a lost lock or a shutdown can stop them), jobs fetched but never started are
+    handed back on shutdown, and Postgres being away hands a delivery back without spending
+    an attempt. Subclasses say how one delivery runs (`_run`)."""
 
-    The handler runs in a task of its own so that a timeout, a lost lock, or a shutdown that
-    outlasts its grace period can stop it without touching bullmq's own task. Each delivery
-    holds a lease of its own on the job row: a delivery that lost its lock can no longer
-    complete, fail or release the job another delivery now owns. (Not bullmq's lock token:
-    bullmq-python 3.4 gives jobs fetched together the same token.)
-
-    Postgres being away is never the job's fault: a delivery that meets it - at the start,
-    in the handler, or recording the outcome - goes back to the queue without spending an
-    attempt. Every attempt that is spent is logged with its cause.
-    """
-
-    def __init__(self, ctx: TaskContext, queue: QueueName, handler: Handler) -> None:
+    def __init__(self, ctx: TaskContext, queue: QueueName) -> None:
         self.ctx = ctx
         self.queue = queue
-        self.handler = handler
         self.timeout_s = ctx.settings.queue(queue).timeout_s
         self.retry_delay_ms = ctx.settings.queue(queue).backoff_ms
         self._running: set[_Running] = set()
@@ -137,6 +128,44 @@ class Processor:
         log.info("job.released", reason=reason, delay_ms=delay_ms)
         raise DelayedError()
 
+    async def _postgres_away(
+        self, job: bullmq.Job, token: str, when: str, exc: BaseException
+    ) -> NoReturn:
+        log.warning("job.postgres_unavailable", when=when, error=_describe(exc))
+        await self._hand_back(
+            job, token, delay_ms=self.retry_delay_ms, reason="postgres unavailable"
+        )
+
+    async def _record(self, transition: Awaitable[T]) -> T:
+        """A job row transition, bounded like every other step on Postgres."""
+        async with (
+            postgres_only("recording the job's state"),
+            asyncio.timeout(self.ctx.settings.worker_db_timeout_s),
+        ):
+            return await transition
+
+    async def _run(
+        self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int
+    ) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+
+class Processor(QueueProcessor):
+    """The bullmq processor for one queue of jobs.
+
+    Each delivery holds a lease of its own on the job row: a delivery that lost its lock can
+    no longer complete, fail or release the job another delivery now owns. (Not bullmq's lock
+    token: bullmq-python 3.4 gives jobs fetched together the same token.)
+
+    Postgres being away is never the job's fault: a delivery that meets it - at the start,
+    in the handler, or recording the outcome - goes back to the queue without spending an
+    attempt. Every attempt that is spent is logged with its cause.
+    """
+
+    def __init__(self, ctx: TaskContext, queue: QueueName, handler: Handler) -> None:
+        super().__init__(ctx, queue)
+        self.handler = handler
+
     async def _reopened_dead_letter(
         self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int, lease: str
     ) -> bool:
@@ -165,22 +194,6 @@ class Processor:
             if not is_db_unavailable(exc):
                 raise
             await self._postgres_away(job, token, "starting", exc)
-
-    async def _postgres_away(
-        self, job: bullmq.Job, token: str, when: str, exc: BaseException
-    ) -> NoReturn:
-        log.warning("job.postgres_unavailable", when=when, error=_describe(exc))
-        await self._hand_back(
-            job, token, delay_ms=self.retry_delay_ms, reason="postgres unavailable"
-        )
-
-    async def _record(self, transition: Awaitable[T]) -> T:
-        """A job row transition, bounded like every other step on Postgres."""
-        async with (
-            postgres_only("recording the job's state"),
-            asyncio.timeout(self.ctx.settings.worker_db_timeout_s),
-        ):
-            return await transition
 
     async def _run(
         self, job: bullmq.Job, token: str, job_id: uuid.UUID, attempt: int

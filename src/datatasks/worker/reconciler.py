@@ -16,14 +16,22 @@ import uuid
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 
+from datatasks.core.config import QueueName
 from datatasks.core.db import SessionMaker, is_db_unavailable
 from datatasks.core.metrics import job_event
 from datatasks.core.queue import REDIS_ERRORS, QueuedJob, Queues
 from datatasks.jobs import lifecycle
 from datatasks.jobs.writer import QUEUE_OF
-from datatasks.models import Job, JobStatus, JobType, OutboxEntry
+from datatasks.models import (
+    DeliveryStatus,
+    Job,
+    JobStatus,
+    JobType,
+    OutboxEntry,
+    WebhookDelivery,
+)
 
 log = structlog.stdlib.get_logger("datatasks.reconciler")
 
@@ -34,6 +42,8 @@ BATCH = 1_000
 class Reconciled:
     requeued: list[uuid.UUID] = field(default_factory=list)
     failed: list[uuid.UUID] = field(default_factory=list)
+    # Webhook deliveries dispatched again or failed.
+    deliveries: list[uuid.UUID] = field(default_factory=list)
 
 
 async def reconcile_once(
@@ -70,7 +80,59 @@ async def reconcile_once(
             job_event(job_type, "failed")
             outcome.failed.append(job_id)
             log.warning("reconcile.failed", job_id=str(job_id), queue=queue.value, reason=reason)
+    outcome.deliveries = await _reconcile_deliveries(sessionmaker, queues, quiet_for_s)
     return outcome
+
+
+async def _reconcile_deliveries(
+    sessionmaker: SessionMaker, queues: Queues, quiet_for_s: float
+) -> list[uuid.UUID]:
+    """Pending webhook deliveries whose queue job is gone are dispatched again; ones whose
+    queue job failed without the worker recording it are failed. Returns the ids changed."""
+    quiet = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, quiet_for_s)
+    async with sessionmaker() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(WebhookDelivery.id)
+                    .where(
+                        WebhookDelivery.status == DeliveryStatus.pending,
+                        WebhookDelivery.dispatched,
+                        func.coalesce(WebhookDelivery.last_attempt_at, WebhookDelivery.created_at)
+                        < quiet,
+                    )
+                    .order_by(WebhookDelivery.created_at)
+                    .limit(BATCH)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    changed: list[uuid.UUID] = []
+    queue = queues.get(QueueName.webhooks)
+    for delivery_id in rows:
+        state = await queue.getJobState(str(delivery_id))
+        if state == "unknown":
+            values: dict[str, object] = {"dispatched": False}
+            log.warning("reconcile.delivery_requeued", delivery_id=str(delivery_id))
+        elif state == "failed":
+            queued = await queue.getJob(str(delivery_id))
+            reason = (queued.failedReason if queued else None) or "failed in the queue"
+            values = {"status": DeliveryStatus.failed, "error": reason}
+            log.warning("reconcile.delivery_failed", delivery_id=str(delivery_id), reason=reason)
+        else:
+            continue
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery_id,
+                    WebhookDelivery.status == DeliveryStatus.pending,
+                )
+                .values(**values)
+            )
+        changed.append(delivery_id)
+    return changed
 
 
 async def run_reconciler(
