@@ -1,8 +1,8 @@
-"""`datatasks`: migrate, serve the API, run a worker, or run everything for local use."""
+"""`datatasks`: migrate, serve the API, run a worker, or run everything for local use; and, as a
+client of a running service, queue and follow its jobs (generate, upload, export, status, jobs)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import atexit
 import gc
@@ -13,22 +13,68 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
+import typer
 
+from datatasks.client import commands as client_commands
 from datatasks.core.config import QueueName, Settings, load_settings
 from datatasks.core.errors import ConfigError
-from datatasks.core.logging import configure_logging
-from datatasks.core.metrics import MULTIPROCESS_DIR
-from datatasks.core.preflight import Refused, check_postgres, check_redis
-from datatasks.embedded import EmbeddedError, Missing, embedded_servers
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = structlog.stdlib.get_logger("datatasks.cli")
+
+_SERVICE = "Run the service"
+_CLIENT = "Use a running service"
+
+app = typer.Typer(
+    name="datatasks",
+    help=__doc__,
+    add_completion=False,
+    # Tracebacks as Python prints them: rich's could show locals (settings, keys).
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: the exit status, as `sys.exit` takes it."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=list(argv) if argv is not None else None, prog_name="datatasks")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def _server(action: Callable[[Settings], int]) -> None:
+    """Settings, logging and the start-up refusals every server command shares: a problem is one
+    line on stderr and exit status 2."""
+    from datatasks.core.logging import configure_logging
+    from datatasks.core.preflight import Refused
+    from datatasks.embedded import EmbeddedError
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"datatasks: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        code = action(settings)
+    except (Refused, EmbeddedError) as exc:
+        print(f"datatasks: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        # Ctrl-C before the servers take over SIGINT (start-up checks, migrations): the
+        # status a shell expects of it, not click's "Aborted!" and 1.
+        code = 128 + signal.SIGINT
+    raise typer.Exit(code)
 
 
 def _queues(value: str) -> list[QueueName]:
@@ -36,84 +82,111 @@ def _queues(value: str) -> list[QueueName]:
     try:
         queues = [QueueName(n) for n in names]
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}; queues are {', '.join(QueueName)}") from None
+        raise typer.BadParameter(
+            f"{exc}; queues are {', '.join(QueueName)}", param_hint="'--queues'"
+        ) from None
     return queues
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="datatasks", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply database migrations (safe to run twice)")
-    api = sub.add_parser("api", help="serve the HTTP API")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8000)
-    api.add_argument(
-        "--workers", type=int, default=1, help="API processes sharing the port (default 1)"
-    )
-    worker = sub.add_parser("worker", help="run a worker process")
-    worker.add_argument(
-        "--queues",
-        type=_queues,
-        default=list(QueueName),
-        help=f"comma-separated (default: {','.join(QueueName)})",
-    )
-    worker.add_argument("--concurrency", type=int, default=None, help="jobs at once, per queue")
-    worker.add_argument(
-        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
-    )
-    worker.add_argument("--metrics-host", default="127.0.0.1", help="and this address")
-    run = sub.add_parser("run", help="migrate, then run the API and one worker together")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    return parser
+@app.command("migrate", rich_help_panel=_SERVICE)
+def migrate_command() -> None:
+    """apply database migrations (safe to run twice)"""
+    _server(_migrate)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"datatasks: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level, json=settings.log_json)
-    try:
-        return _command(args, settings)
-    except (Refused, EmbeddedError) as exc:
-        print(f"datatasks: {exc}", file=sys.stderr)
-        return 2
+@app.command("api", rich_help_panel=_SERVICE)
+def api_command(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="API processes sharing the port (default 1)", show_default=False)
+    ] = 1,
+) -> None:
+    """serve the HTTP API"""
 
-
-def _command(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "migrate":
-        return _migrate(settings)
-    if args.command == "api":
+    def action(settings: Settings) -> int:
         asyncio.run(_api_preflight(settings))
-        return _api(settings, args.host, args.port, args.workers)
-    if args.command == "worker":
-        from datatasks.worker.main import run_worker
+        return _api(settings, host, port, workers)
 
-        asyncio.run(_worker_preflight(settings))
-        if args.metrics_port is not None:
-            from prometheus_client import start_http_server
+    _server(action)
 
-            try:
-                start_http_server(args.metrics_port, addr=args.metrics_host)
-            except OSError as exc:
-                where = f"{args.metrics_host}:{args.metrics_port}"
-                raise Refused(f"cannot serve metrics on {where} ({exc})") from exc
-            log.info("worker.metrics", url=f"http://{args.metrics_host}:{args.metrics_port}/")
-        if QueueName.generation in args.queues:
-            from datatasks.generation import locales
 
-            locales.preload(locales.DEFAULT_LOCALE)
-        # What the process holds now (modules, data tables) lives as long as it: the garbage
-        # collector need not walk it again and again while jobs run.
-        gc.freeze()
-        return asyncio.run(run_worker(settings, args.queues, args.concurrency))
-    return _run_all(settings, args.host, args.port)
+@app.command("worker", rich_help_panel=_SERVICE)
+def worker_command(
+    queues: Annotated[
+        str,
+        typer.Option(help=f"comma-separated (default: {','.join(QueueName)})", show_default=False),
+    ] = ",".join(QueueName),
+    concurrency: Annotated[int | None, typer.Option(help="jobs at once, per queue")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics on this port")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="and this address")] = "127.0.0.1",
+) -> None:
+    """run a worker process"""
+    names = _queues(queues)
+
+    def action(settings: Settings) -> int:
+        return _worker(settings, names, concurrency, metrics_port, metrics_host)
+
+    _server(action)
+
+
+@app.command("run", rich_help_panel=_SERVICE)
+def run_command(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """migrate, then run the API and one worker together"""
+    _server(lambda settings: _run_all(settings, host, port))
+
+
+@app.command("webhook-secret", rich_help_panel=_SERVICE)
+def webhook_secret_command() -> None:
+    """print a new WEBHOOK_SECRET (Standard Webhooks: whsec_ and 32 random bytes, base64)"""
+    import base64
+    import secrets
+
+    typer.echo("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+# After the service's commands, so help lists those first.
+client_commands.register(app, panel=_CLIENT)
+
+
+def _worker(
+    settings: Settings,
+    queues: list[QueueName],
+    concurrency: int | None,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> int:
+    from datatasks.core.preflight import Refused
+    from datatasks.worker.main import run_worker
+
+    asyncio.run(_worker_preflight(settings))
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(metrics_port, addr=metrics_host)
+        except OSError as exc:
+            where = f"{metrics_host}:{metrics_port}"
+            raise Refused(f"cannot serve metrics on {where} ({exc})") from exc
+        log.info("worker.metrics", url=f"http://{metrics_host}:{metrics_port}/")
+    if QueueName.generation in queues:
+        from datatasks.generation import locales
+
+        locales.preload(locales.DEFAULT_LOCALE)
+    # What the process holds now (modules, data tables) lives as long as it: the garbage
+    # collector need not walk it again and again while jobs run.
+    gc.freeze()
+    return asyncio.run(run_worker(settings, queues, concurrency))
 
 
 async def _api_preflight(settings: Settings) -> None:
+    from datatasks.core.preflight import Refused, check_postgres, check_redis
+
     await check_postgres(settings)
     try:
         await check_redis(settings)
@@ -123,11 +196,14 @@ async def _api_preflight(settings: Settings) -> None:
 
 
 async def _worker_preflight(settings: Settings) -> None:
+    from datatasks.core.preflight import check_postgres, check_redis
+
     await check_postgres(settings)
     await check_redis(settings)
 
 
 def _migrate(settings: Settings) -> int:
+    from datatasks.core.preflight import check_postgres
     from datatasks.migrations.runner import upgrade
 
     asyncio.run(check_postgres(settings, schema=False))
@@ -140,6 +216,7 @@ def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
     from datatasks.app import create_app
+    from datatasks.core.metrics import MULTIPROCESS_DIR
 
     # Each of several processes builds its own app (reading the same environment) from the
     # factory; one process is given the app already built.
@@ -172,6 +249,7 @@ def _api(settings: Settings, host: str, port: int, workers: int = 1) -> int:
 def _process_app() -> FastAPI:
     """The app of one of `api --workers N`'s processes: set up as `main` sets up this one."""
     from datatasks.app import create_app
+    from datatasks.core.logging import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -195,6 +273,8 @@ def _collector_tuned_for_serving(app: FastAPI) -> FastAPI:
 def _run_all(settings: Settings, host: str, port: int) -> int:
     """On a machine without Postgres or Redis (none configured, nothing on the default port),
     start embedded ones first, and stop them last."""
+    from datatasks.embedded import Missing, embedded_servers
+
     missing = Missing.on_this_machine(settings)
     if not (missing.postgres or missing.redis):
         return _supervise(settings, host, port)
@@ -212,6 +292,8 @@ def _run_all(settings: Settings, host: str, port: int) -> int:
 def _supervise(settings: Settings, host: str, port: int) -> int:
     """Migrate, then supervise one API and one worker process. Ctrl-C (or SIGTERM) stops both;
     if either exits, the other is stopped too."""
+    from datatasks.core.preflight import check_redis
+
     if (code := _migrate(settings)) != 0:
         return code
     asyncio.run(check_redis(settings))
