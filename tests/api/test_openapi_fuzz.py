@@ -31,6 +31,7 @@ Generation is derandomized (as Hypothesis's CI profile does), so a run here is t
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import csv
 import io
@@ -38,7 +39,7 @@ import json
 import re
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,17 +52,19 @@ from schemathesis import Case, CheckContext, GenerationMode, HookContext, Respon
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.meta import CoveragePhaseData
 from schemathesis.python import asgi
+from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from datatasks.app import create_app
 from datatasks.core.config import Environment, Settings, load_settings
-from datatasks.core.db import SessionMaker
+from datatasks.core.db import SessionMaker, create_engine, create_sessionmaker
 from datatasks.core.problems import PROBLEM_JSON
 from datatasks.exports.locations import download_path
 from datatasks.models import Job, JobStatus, JobType
 from datatasks.storage import create_storage
 from datatasks.storage.links import issue_link
 from datatasks.uploads.locations import rejects_key, rejects_path
+from tests.conftest import DROP_PARTITIONS, TABLES
 
 # Fuzzing-phase requests per operation, on top of its examples and coverage cases: many for a
 # body (its fields nest, combine and are checked against each other), few for parameters.
@@ -508,9 +511,16 @@ class Workflow(schema.exclude(operation_id="watchJobStatus").as_state_machine())
 
     # Calls, over the run, on a job queued earlier in their scenario.
     linked = 0
+    # Puts the tables back as seeded. Each scenario starts from the same state: Hypothesis
+    # replays scenarios, and one that met a job another scenario had cancelled or retried
+    # would draw differently the second time (FlakyStrategyDefinition).
+    reset: Callable[[], None] | None = None
 
     def setup(self) -> None:
         self.queued: set[str] = set()
+        reset = type(self).reset
+        if reset is not None:
+            reset()
 
     def before_call(self, case: Case[Any]) -> None:
         if (case.path_parameters or {}).get("job_id") in self.queued:
@@ -537,8 +547,20 @@ class Workflow(schema.exclude(operation_id="watchJobStatus").as_state_machine())
         )
 
 
-def test_stateful(app_under_test: None) -> None:
+async def _reseed(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(DROP_PARTITIONS))
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+        await _seed(settings, create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def test_stateful(app_under_test: None, settings: Settings) -> None:
     Workflow.linked = 0
+    Workflow.reset = lambda: asyncio.run(_reseed(settings))
     Workflow.run(
         settings=hypothesis.settings(
             SETTINGS,
