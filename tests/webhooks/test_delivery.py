@@ -4,6 +4,7 @@ never redirected, never to an address the rules refuse - and GET /jobs/{id}/deli
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -71,10 +72,8 @@ async def _deliveries(api: httpx.AsyncClient, job_id: str) -> list[dict[str, Any
     return items
 
 
-async def _settled(api: httpx.AsyncClient, job_id: str, wait_job: WaitJob) -> dict[str, Any]:
+async def _settled(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
     """The job's one delivery, once it is delivered or given up."""
-    import asyncio
-
     async with asyncio.timeout(30):
         while True:
             items = await _deliveries(api, job_id)
@@ -95,7 +94,6 @@ async def test_a_completed_job_is_announced_signed_to_its_callback_url(
     hooked: Settings,
     run_worker: WorkerRunner,
     receiver: Receiver,
-    wait_job: WaitJob,
 ) -> None:
     run_worker.start([QueueName.generation, QueueName.webhooks], settings=hooked)
     job_id = await _generate(api, receiver.url("/ok"))
@@ -110,7 +108,7 @@ async def test_a_completed_job_is_announced_signed_to_its_callback_url(
     assert request.headers["content-type"] == "application/json"
     assert request.headers["host"] == f"127.0.0.1:{receiver.port}"
 
-    delivery = await _settled(api, job_id, wait_job)
+    delivery = await _settled(api, job_id)
     assert delivery["id"] == request.headers["webhook-id"]
     assert delivery["event"] == "job.completed"
     assert delivery["status"] == "delivered"
@@ -130,12 +128,11 @@ async def test_a_receiver_that_fails_is_retried_with_the_same_message(
     hooked: Settings,
     run_worker: WorkerRunner,
     receiver: Receiver,
-    wait_job: WaitJob,
 ) -> None:
     run_worker.start([QueueName.generation, QueueName.webhooks], settings=hooked)
     job_id = await _generate(api, receiver.url("/fail/2"))
     requests = await receiver.wait_for(3)
-    delivery = await _settled(api, job_id, wait_job)
+    delivery = await _settled(api, job_id)
 
     assert delivery["status"] == "delivered"
     assert delivery["attempts"] == 3
@@ -161,14 +158,13 @@ async def test_a_receiver_that_is_down_slow_or_redirects_is_given_up_after_the_l
     hooked: Settings,
     run_worker: WorkerRunner,
     receiver: Receiver,
-    wait_job: WaitJob,
     path: str | None,
     error: str,
 ) -> None:
     run_worker.start([QueueName.generation, QueueName.webhooks], settings=hooked)
     url = receiver.url(path) if path else f"http://127.0.0.1:{_closed_port()}/hook"
     job_id = await _generate(api, url)
-    delivery = await _settled(api, job_id, wait_job)
+    delivery = await _settled(api, job_id)
 
     assert delivery["status"] == "failed"
     assert delivery["attempts"] == 3
@@ -183,11 +179,10 @@ async def test_only_a_prefix_of_the_answer_is_kept(
     hooked: Settings,
     run_worker: WorkerRunner,
     receiver: Receiver,
-    wait_job: WaitJob,
 ) -> None:
     run_worker.start([QueueName.generation, QueueName.webhooks], settings=hooked)
     job_id = await _generate(api, receiver.url("/big"))
-    delivery = await _settled(api, job_id, wait_job)
+    delivery = await _settled(api, job_id)
     assert delivery["status"] == "delivered"
     assert len(delivery["response_body"]) == 1_024
 
@@ -197,7 +192,6 @@ async def test_failed_and_cancelled_jobs_are_announced_too(
     hooked: Settings,
     run_worker: WorkerRunner,
     receiver: Receiver,
-    wait_job: WaitJob,
 ) -> None:
     # A pending job cancelled before any worker takes it: the API's own transition.
     cancelled = await _generate(api, receiver.url("/ok"))
@@ -289,13 +283,12 @@ async def test_an_address_refused_at_delivery_is_given_up_at_once(
     hooked: Settings,
     run_worker: WorkerRunner,
     receiver: Receiver,
-    wait_job: WaitJob,
 ) -> None:
     # Accepted under one configuration, delivered by a worker whose rules changed since.
     stricter = hooked.model_copy(update={"webhook_allowed_hosts": ["*"]})
     run_worker.start([QueueName.generation, QueueName.webhooks], settings=stricter)
     job_id = await _generate(api, receiver.url("/ok"))
-    delivery = await _settled(api, job_id, wait_job)
+    delivery = await _settled(api, job_id)
     assert delivery["status"] == "failed"
     assert delivery["attempts"] == 1
     assert "not a public address" in delivery["error"]

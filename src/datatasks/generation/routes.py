@@ -124,15 +124,13 @@ async def preview(
         {**body.model_dump(mode="json", exclude={"like"}), "seed": seed}
     )
     sources: dict[str, Source] = {}
-    for spec in params.fields:
+    for index, spec in enumerate(params.fields):
         if isinstance(spec, ReferenceField):
             try:
                 async with asyncio.timeout(PREVIEW_READ_S), pool.acquire() as conn:
                     texts = await reference_values(conn, spec)
             except JobFailed as exc:
-                raise InvalidParameters(
-                    ["body", "fields", params.fields.index(spec), "reference"], str(exc)
-                ) from None
+                raise InvalidParameters(["body", "fields", index, "reference"], str(exc)) from None
             sources[spec.name] = parse_source(spec, texts)
     rows = await run_in_threadpool(
         generate_json_rows,

@@ -27,7 +27,7 @@ from standardwebhooks.webhooks import Webhook
 from datatasks.core.config import Settings
 from datatasks.jobs.schemas import JobOut
 from datatasks.models import DeliveryStatus, Job
-from datatasks.webhooks.targets import HostPolicy, TargetRefused, Url
+from datatasks.webhooks.targets import HostPolicy, IPAddress, TargetRefused, Url
 
 log = structlog.stdlib.get_logger("datatasks.webhooks")
 
@@ -87,9 +87,8 @@ class Sender:
             async with asyncio.timeout(self._timeout_s):
                 address = await self._policy.resolve(target)
                 return await self._post(delivery_id, target, url, address, body, began)
-        except TargetRefused:
-            raise
         except (OSError, TimeoutError, httpx.HTTPError) as exc:
+            # TargetRefused (a ValueError) passes: the URL may not be called at all.
             error = (
                 _describe(exc)
                 if not isinstance(exc, TimeoutError)
@@ -102,7 +101,7 @@ class Sender:
         delivery_id: uuid.UUID,
         target: Url,
         url: str,
-        address: Any,
+        address: IPAddress,
         body: bytes,
         began: float,
     ) -> Outcome:

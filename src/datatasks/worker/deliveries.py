@@ -71,7 +71,8 @@ class DeliveryProcessor(QueueProcessor):
             log.info("webhook.skipped", status=None if row is None else row["status"])
             return None
         body = delivery.message(row["event"], row["created_at"], row["job"])
-        running = _Running(job, asyncio.create_task(self._attempt(delivery_id, row["url"], body)))
+        attempt_task = asyncio.create_task(self.sender.send(delivery_id, row["url"], body))
+        running = _Running(job, attempt_task)
         self._running.add(running)
         try:
             await asyncio.wait({running.task})
@@ -83,7 +84,7 @@ class DeliveryProcessor(QueueProcessor):
             await self._hand_back(job, token, delay_ms=0, reason=running.stopped)
         refused: TargetRefused | None = None
         try:
-            outcome = running.task.result()["outcome"]
+            outcome: delivery.Outcome = running.task.result()
         except TargetRefused as exc:
             refused = exc
             outcome = delivery.Outcome(False, error=str(exc))
@@ -110,9 +111,6 @@ class DeliveryProcessor(QueueProcessor):
             raise UnrecoverableError(outcome.error or "not delivered")
         log.warning("webhook.attempt_failed", error=outcome.error, **info)
         raise WebhookAttemptFailed(outcome.error or "not delivered")
-
-    async def _attempt(self, delivery_id: uuid.UUID, url: str, body: bytes) -> dict[str, Any]:
-        return {"outcome": await self.sender.send(delivery_id, url, body)}
 
     async def _load(self, delivery_id: uuid.UUID) -> dict[str, Any] | None:
         async with self.ctx.connect() as conn:

@@ -31,7 +31,8 @@ T = TypeVar("T")
 @dataclass(eq=False)  # identity: two deliveries are never the same entry
 class _Running:
     job: bullmq.Job
-    task: asyncio.Task[dict[str, Any]]
+    # A handler's result, or (webhooks) an attempt's outcome.
+    task: asyncio.Task[Any]
     # Why we stopped the handler ourselves, if we did: nothing it raised on its way out (a
     # transaction's exit on a closed connection, say) is then the job's failure.
     stopped: str | None = None
